@@ -1,0 +1,113 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.layers.samediff.DL4JSameDiffMemoryMgr;
+import org.deeplearning4j.nn.layers.samediff.SameDiffGraphVertex;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
+import org.nd4j.autodiff.samediff.internal.InferenceSession;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runtime vertex of an {@link AttentionCore}: the stock {@link SameDiffGraphVertex} forward pass with a corrected
+ * backward pass.
+ *
+ * <p>DL4J 1.0.0-M2.1 has two bugs in {@code SameDiffGraphVertex.doBackward}: the external-errors function adds the
+ * incoming gradient twice (every gradient comes out doubled), and the input gradients are read from the variables'
+ * stored arrays instead of the map that {@code calculateGradients} returns (so only the first backward pass is
+ * right). This vertex instead defines its own scalar loss {@code sum(output * epsilon)}, whose gradient is exactly
+ * the vector-Jacobian product DL4J needs, and reads the input gradients from the returned map.
+ */
+public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
+
+    /** Name of the placeholder that carries dL/dOutput into the SameDiff graph. */
+    static final String EPSILON = "transcnnEpsilon";
+    private static final String LOSS = "transcnnVjpLoss";
+
+    public AttentionCoreGraphVertex(AttentionCore config, ComputationGraph graph, String name, int vertexIndex,
+            INDArray paramsView, boolean initParams, DataType dataType) {
+        super(config, graph, name, vertexIndex, paramsView, initParams, dataType);
+    }
+
+    @Override
+    protected void doInit() {
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            sameDiff = SameDiff.create();
+            sameDiff.setArrayHolders(new SingleThreadArrayHolder(), new SingleThreadArrayHolder(), false);
+            inputVars = new LinkedHashMap<>();
+            Map<String, SDVariable> maskVars = new LinkedHashMap<>();
+            List<String> names = config.getVertexParams().getInputs();
+            for (int i = 0; i < names.size(); i++) {
+                long[] shape = inputs[i].shape().clone();
+                shape[0] = -1;
+                inputVars.put(names.get(i), sameDiff.placeHolder(names.get(i), dataType, shape));
+                maskVars.put(names.get(i), sameDiff.placeHolder(names.get(i) + "_mask", dataType, -1, 1, 1, 1));
+            }
+            outputVar = config.defineVertex(sameDiff, inputVars, new LinkedHashMap<>(), maskVars);
+            outputKey = outputVar.name();
+            AttentionCore core = (AttentionCore) config;
+            SDVariable eps = sameDiff.placeHolder(EPSILON, dataType, -1, core.channels(), core.getHeight(),
+                    core.getWidth());
+            sameDiff.setLossVariables(outputVar.mul(eps).sum().rename(LOSS));
+        }
+    }
+
+    @Override
+    public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (sameDiff == null) {
+                doInit();
+            }
+        }
+        config.validateInput(inputs);
+        List<String> names = config.getVertexParams().getInputs();
+        if (!sameDiff.hasGradientFunction()) {
+            sameDiff.createGradFunction(names.toArray(new String[0]));
+        }
+        Map<Long, InferenceSession> sessions = sameDiff.getFunction("grad").getSessions();
+        sessions.computeIfAbsent(Thread.currentThread().getId(),
+                id -> SameDiff.getInferenceFactory().create(sameDiff.getFunction("grad")));
+        String wsWorking = workspaceMgr.getWorkspaceName(ArrayType.BP_WORKING_MEM);
+        String wsActGrad = workspaceMgr.getWorkspaceName(ArrayType.ACTIVATION_GRAD);
+        boolean actGradScopedOut = workspaceMgr.isScopedOut(ArrayType.ACTIVATION_GRAD);
+        sessions.get(Thread.currentThread().getId()).setMmgr(new DL4JSameDiffMemoryMgr(wsWorking, wsActGrad,
+                workspaceMgr.getConfiguration(ArrayType.BP_WORKING_MEM),
+                workspaceMgr.getConfiguration(ArrayType.ACTIVATION_GRAD)));
+
+        Map<String, INDArray> placeholders = new HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            placeholders.put(names.get(i), inputs[i]);
+            placeholders.put(names.get(i) + "_mask", Nd4j.ones(dataType, inputs[i].size(0), 1, 1, 1));
+        }
+        placeholders.put(EPSILON, epsilon);
+
+        Map<String, INDArray> grads = sameDiff.calculateGradients(placeholders, names);
+        INDArray[] dLdIn = new INDArray[names.size()];
+        for (int i = 0; i < names.size(); i++) {
+            INDArray g = grads.get(names.get(i));
+            if (!actGradScopedOut && (!g.isAttached() || !g.data().getParentWorkspace().getId().equals(wsActGrad))) {
+                g = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, g);
+            } else if (actGradScopedOut && g.isAttached()) {
+                g = g.detach();
+            }
+            dLdIn[i] = g;
+        }
+        sameDiff.clearPlaceholders(true);
+        sameDiff.clearOpInputs();
+        return new Pair<>(new DefaultGradient(), dLdIn);
+    }
+}

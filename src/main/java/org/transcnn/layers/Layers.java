@@ -1,0 +1,116 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.dropout.SpatialDropout;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.IActivation;
+
+/**
+ * The built-in DL4J layers TransCNN is made of, configured as PyTorch computes them (NCHW, symmetric padding,
+ * BatchNorm eps 1e-5 and momentum 0.1, Dropout2d as spatial dropout). Package-private building kit of the blocks.
+ */
+final class Layers {
+
+    /** PyTorch BatchNorm2d default eps. */
+    static final double BN_EPS = 1e-5;
+    /** PyTorch momentum 0.1 = DL4J decay 0.9. */
+    static final double BN_DECAY = 0.9;
+
+    private Layers() {
+    }
+
+    /** Conv2d(nIn, nOut, k, stride, padding (k-1)/2), PyTorch semantics. */
+    static ConvolutionLayer conv(int nIn, int nOut, int kernel, int stride, boolean bias) {
+        int pad = (kernel - 1) / 2;
+        return new ConvolutionLayer.Builder(kernel, kernel)
+                .stride(stride, stride)
+                .padding(pad, pad)
+                .convolutionMode(ConvolutionMode.Truncate)
+                .nIn(nIn)
+                .nOut(nOut)
+                .hasBias(bias)
+                .activation(Activation.IDENTITY)
+                .build();
+    }
+
+    /** Depthwise Conv2d(c, c, k, groups=c, padding (k-1)/2), no bias. */
+    static DepthwiseConvolution2D depthwise(int channels, int kernel) {
+        int pad = (kernel - 1) / 2;
+        return new DepthwiseConvolution2D.Builder(kernel, kernel)
+                .padding(pad, pad)
+                .convolutionMode(ConvolutionMode.Truncate)
+                .nIn(channels)
+                .nOut(channels)
+                .depthMultiplier(1)
+                .hasBias(false)
+                .activation(Activation.IDENTITY)
+                .build();
+    }
+
+    static BatchNormalization batchNorm(int channels) {
+        return new BatchNormalization.Builder()
+                .nIn(channels)
+                .nOut(channels)
+                .eps(BN_EPS)
+                .decay(BN_DECAY)
+                .useLogStd(false)
+                .build();
+    }
+
+    static ActivationLayer activation(IActivation fn) {
+        return new ActivationLayer.Builder().activation(fn).build();
+    }
+
+    static SubsamplingLayer pool(PoolingType type, int size) {
+        return new SubsamplingLayer.Builder(type)
+                .kernelSize(size, size)
+                .stride(size, size)
+                .convolutionMode(ConvolutionMode.Truncate)
+                .build();
+    }
+
+    /** Adds {@code a + b}. */
+    static String add(GraphBuilder g, String name, String a, String b) {
+        g.addVertex(name, new ElementWiseVertex(ElementWiseVertex.Op.Add), a, b);
+        return name;
+    }
+
+    /** Adds a PyTorch Dropout2d(rate) after {@code input} when rate &gt; 0; returns the name of the output. */
+    static String dropout2d(GraphBuilder g, String name, String input, double rate) {
+        if (rate <= 0) {
+            return input;
+        }
+        g.addLayer(name, new DropoutLayer.Builder(new SpatialDropout(1.0 - rate)).build(), input);
+        return name;
+    }
+
+    /** Adds {@link DropPath} with the given rate after {@code input} when rate &gt; 0; returns the output name. */
+    static String dropPath(GraphBuilder g, String name, String input, double rate) {
+        if (rate <= 0) {
+            return input;
+        }
+        g.addLayer(name, new DropoutLayer.Builder(new DropPath(rate)).build(), input);
+        return name;
+    }
+
+    static void requirePositive(int value, String what) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(what + " must be > 0, got " + value);
+        }
+    }
+
+    static void requireRate(double rate, String what) {
+        if (!(rate >= 0 && rate < 1)) {
+            throw new IllegalArgumentException(what + " must be in [0, 1), got " + rate);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+
+/**
+ * One TransCNN block: {@code x = x + DropPath(HMHSA(x)); x = x + DropPath(IRB(x))}, [B, C, H, W] -&gt; same.
+ *
+ * <p>Vertex names under the block name (official {@code blocks.s.i}): {@code .attn.*} (see {@link HMHSA}),
+ * {@code .attn.drop_path}, {@code .res1} (first sum), {@code .conv.*} (see {@link InvertedResidual}),
+ * {@code .conv.drop_path}, and the block name itself for the output.
+ */
+public final class TransCnnBlock {
+
+    private final HMHSA attention;
+    private final InvertedResidual conv;
+    private final double dropPathRate;
+
+    public TransCnnBlock(HMHSA attention, InvertedResidual conv, double dropPathRate) {
+        Layers.requireRate(dropPathRate, "drop path rate");
+        this.attention = attention;
+        this.conv = conv;
+        this.dropPathRate = dropPathRate;
+    }
+
+    /** Adds the block named {@code name}, reading {@code input}; returns {@code name}, its output vertex. */
+    public String addTo(GraphBuilder g, String name, String input) {
+        String attn = attention.addTo(g, name + ".attn", input);
+        attn = Layers.dropPath(g, name + ".attn.drop_path", attn, dropPathRate);
+        String x = Layers.add(g, name + ".res1", input, attn);
+        String c = conv.addTo(g, name + ".conv", x);
+        c = Layers.dropPath(g, name + ".conv.drop_path", c, dropPathRate);
+        return Layers.add(g, name, x, c);
+    }
+
+    public long parameters() {
+        return attention.parameters() + conv.parameters();
+    }
+}

@@ -1,0 +1,276 @@
+package org.transcnn.models;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.dropout.Dropout;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.IWeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.transcnn.layers.HMHSA;
+import org.transcnn.layers.InputCheckVertex;
+import org.transcnn.layers.InvertedResidual;
+import org.transcnn.layers.Stem;
+import org.transcnn.layers.TransCnnBlock;
+import org.transcnn.layers.TruncatedNormalInit;
+import org.transcnn.layers.TwoBranchDownsample;
+
+/**
+ * Zoo-style builder of TransCNN as a DL4J {@link ComputationGraph}.
+ *
+ * <pre>{@code
+ * ComputationGraph net = TransCNN.builder(Preset.SMALL).numClasses(10).inputSize(256, 256).seed(42).build().init();
+ * }</pre>
+ *
+ * <p>Input {@value #INPUT}: [B, inChannels, H, W] (NCHW). Vertex names mirror the official module paths:
+ * {@code patch_embed.0..3}, {@code blocks.s.i.attn.*}, {@code blocks.s.i.conv.*}, {@code ds2..ds4}, and the
+ * classifier {@value #LOGITS} (logits) followed by the softmax cross-entropy output {@value #OUTPUT}. The output of
+ * stage s (1-based) is the vertex {@link #stageOutput(int)}; without a head (0 classes) the network output is the
+ * pooled embedding {@value #POOL}.
+ */
+public final class TransCNN {
+
+    public static final String INPUT = "input";
+    public static final String INPUT_CHECK = "input.check";
+    public static final String STEM = "patch_embed";
+    public static final String POOL = "avgpool";
+    public static final String HEAD_DROPOUT = "classifier.0";
+    public static final String LOGITS = "classifier.1";
+    public static final String OUTPUT = "output";
+
+    private final TransCnnConfig config;
+    private final long seed;
+    private final IUpdater updater;
+    private final IWeightInit weightInit;
+    private final double weightDecay;
+    private final DataType dataType;
+    private final WorkspaceMode workspaceMode;
+
+    private TransCNN(Builder b) {
+        this.config = b.config.build();
+        this.seed = b.seed;
+        this.updater = b.updater;
+        this.weightInit = b.weightInit;
+        this.weightDecay = b.weightDecay;
+        this.dataType = b.dataType;
+        this.workspaceMode = b.workspaceMode;
+        if (updater == null || weightInit == null || dataType == null || workspaceMode == null) {
+            throw new IllegalArgumentException("updater, weightInit, dataType and workspaceMode must not be null");
+        }
+        if (!(weightDecay >= 0)) {
+            throw new IllegalArgumentException("weightDecay must be >= 0, got " + weightDecay);
+        }
+    }
+
+    /** Builder starting from a preset's official configuration (1000 classes, RGB, 256x256). */
+    public static Builder builder(Preset preset) {
+        return new Builder(preset.config().toBuilder());
+    }
+
+    /** Builder starting from any configuration. */
+    public static Builder builder(TransCnnConfig config) {
+        return new Builder(config.toBuilder());
+    }
+
+    public TransCnnConfig config() {
+        return config;
+    }
+
+    /** Name of the vertex holding the output of stage {@code stage} (1..4): the sum ending its last block. */
+    public String stageOutput(int stage) {
+        return stageOutput(config, stage);
+    }
+
+    /** Name of the vertex holding the output of stage {@code stage} (1..4) of a network with this configuration. */
+    public static String stageOutput(TransCnnConfig config, int stage) {
+        if (stage < 1 || stage > 4) {
+            throw new IllegalArgumentException("stage must be 1..4, got " + stage);
+        }
+        return "blocks." + (stage - 1) + "." + (config.depths()[stage - 1] - 1);
+    }
+
+    /** The graph configuration (no parameters allocated). */
+    public ComputationGraphConfiguration graphConfiguration() {
+        TransCnnConfig c = config;
+        IActivation act = c.activation().create();
+        NeuralNetConfiguration.Builder global = new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(dataType)
+                .updater(updater)
+                .weightInit(weightInit)
+                .trainingWorkspaceMode(workspaceMode)
+                .inferenceWorkspaceMode(workspaceMode);
+        if (weightDecay > 0) {
+            global.weightDecay(weightDecay);
+        }
+        GraphBuilder g = global.graphBuilder().addInputs(INPUT)
+                .setInputTypes(InputType.convolutional(c.height(), c.width(), c.inChannels()));
+        g.addVertex(INPUT_CHECK, new InputCheckVertex(c.inChannels(), c.height(), c.width()), INPUT);
+        String x = new Stem(c.inChannels(), c.dim(0), act).addTo(g, STEM, INPUT_CHECK);
+        int block = 0;
+        for (int s = 0; s < 4; s++) {
+            if (s > 0) {
+                x = new TwoBranchDownsample(c.dim(s - 1), c.dim(s), act).addTo(g, "ds" + (s + 1), x);
+            }
+            HMHSA attn = HMHSA.builder()
+                    .channels(c.dim(s))
+                    .headDim(c.headDim())
+                    .gridSize(c.gridSizes()[s])
+                    .poolRatio(c.dsRatios()[s])
+                    .inputSize(c.stageHeight(s), c.stageWidth(s))
+                    .dropRate(c.dropRate())
+                    .build();
+            InvertedResidual irb = new InvertedResidual(c.dim(s), c.expansions()[s], c.kernelSizes()[s],
+                    c.dropRate(), act);
+            for (int i = 0; i < c.depths()[s]; i++) {
+                x = new TransCnnBlock(attn, irb, c.blockDropPathRate(block++)).addTo(g, "blocks." + s + "." + i, x);
+            }
+        }
+        g.addLayer(POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), x);
+        if (c.numClasses() == 0) {
+            g.setOutputs(POOL);
+            g.allowNoOutput(true).validateOutputLayerConfig(false);
+        } else {
+            String features = POOL;
+            if (c.headDropRate() > 0) {
+                g.addLayer(HEAD_DROPOUT, new DropoutLayer.Builder(new Dropout(1.0 - c.headDropRate())).build(), POOL);
+                features = HEAD_DROPOUT;
+            }
+            g.addLayer(LOGITS, new DenseLayer.Builder().nIn(c.dim(3)).nOut(c.numClasses())
+                    .activation(Activation.IDENTITY).build(), features);
+            g.addLayer(OUTPUT, new LossLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                    .activation(Activation.SOFTMAX).build(), LOGITS);
+            g.setOutputs(OUTPUT);
+        }
+        return g.build();
+    }
+
+    /** Builds and initialises the network (weights drawn from {@code weightInit} with {@code seed}). */
+    public ComputationGraph init() {
+        ComputationGraph net = new ComputationGraph(graphConfiguration());
+        net.init();
+        return net;
+    }
+
+    /** Zoo-style builder: architecture settings delegate to {@link TransCnnConfig.Builder}. */
+    public static final class Builder {
+        private TransCnnConfig.Builder config;
+        private long seed = 42;
+        private IUpdater updater = new Adam(1e-3);
+        private IWeightInit weightInit = new TruncatedNormalInit(0.02);
+        private double weightDecay;
+        private DataType dataType = DataType.FLOAT;
+        private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
+
+        private Builder(TransCnnConfig.Builder config) {
+            this.config = config;
+        }
+
+        /** Replaces the whole architecture (settings such as seed and updater are kept). */
+        public Builder config(TransCnnConfig config) {
+            this.config = config.toBuilder();
+            return this;
+        }
+
+        /** Classes of the head (&gt;= 1), or 0 for a headless network whose output is the pooled embedding. */
+        public Builder numClasses(int numClasses) {
+            config.numClasses(numClasses);
+            return this;
+        }
+
+        public Builder inChannels(int inChannels) {
+            config.inChannels(inChannels);
+            return this;
+        }
+
+        /** Input height and width, in this order (never swapped). */
+        public Builder inputSize(int height, int width) {
+            config.inputSize(height, width);
+            return this;
+        }
+
+        public Builder dropRate(double dropRate) {
+            config.dropRate(dropRate);
+            return this;
+        }
+
+        public Builder dropPathRate(double dropPathRate) {
+            config.dropPathRate(dropPathRate);
+            return this;
+        }
+
+        public Builder headDropRate(double headDropRate) {
+            config.headDropRate(headDropRate);
+            return this;
+        }
+
+        public Builder activation(TransCnnConfig.Act activation) {
+            config.activation(activation);
+            return this;
+        }
+
+        public Builder headDim(int headDim) {
+            config.headDim(headDim);
+            return this;
+        }
+
+        public Builder gridSizes(int... gridSizes) {
+            config.gridSizes(gridSizes);
+            return this;
+        }
+
+        public Builder dsRatios(int... dsRatios) {
+            config.dsRatios(dsRatios);
+            return this;
+        }
+
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder updater(IUpdater updater) {
+            this.updater = updater;
+            return this;
+        }
+
+        /** Weight initialisation of convolutions and the classifier (default truncated normal, std 0.02). */
+        public Builder weightInit(IWeightInit weightInit) {
+            this.weightInit = weightInit;
+            return this;
+        }
+
+        /** Decoupled weight decay coefficient (DL4J WeightDecay), 0 = none. */
+        public Builder weightDecay(double weightDecay) {
+            this.weightDecay = weightDecay;
+            return this;
+        }
+
+        /** Network data type (FLOAT by default; DOUBLE for gradient checks). */
+        public Builder dataType(DataType dataType) {
+            this.dataType = dataType;
+            return this;
+        }
+
+        public Builder workspaceMode(WorkspaceMode workspaceMode) {
+            this.workspaceMode = workspaceMode;
+            return this;
+        }
+
+        public TransCNN build() {
+            return new TransCNN(this);
+        }
+    }
+}

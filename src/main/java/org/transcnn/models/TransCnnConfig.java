@@ -1,0 +1,383 @@
+package org.transcnn.models;
+
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationGELU;
+import org.nd4j.linalg.activations.impl.ActivationSwish;
+
+import java.util.Arrays;
+
+/**
+ * Immutable, validated TransCNN architecture: four stages of {@code depths[s]} blocks at strides 4, 8, 16, 32 with
+ * {@code dims[s]} channels, and the input it is built for. Create with {@link #builder()} or {@link Preset#config()};
+ * derive variants with {@link #toBuilder()}. Every invalid combination fails in {@link Builder#build()} with a
+ * message naming the field, the stage and the value.
+ */
+public final class TransCnnConfig {
+
+    /** Activation used throughout the network. */
+    public enum Act {
+        /** SiLU (swish), the official choice. */
+        SILU,
+        /** Exact (erf) GELU, as PyTorch's nn.GELU. */
+        GELU;
+
+        public IActivation create() {
+            return this == SILU ? new ActivationSwish() : new ActivationGELU(true);
+        }
+    }
+
+    /** Total stride of the network; height and width must be multiples of it. */
+    public static final int STRIDE = 32;
+
+    private final int[] dims;
+    private final int[] depths;
+    private final int[] expansions;
+    private final int[] kernelSizes;
+    private final int[] gridSizes;
+    private final int[] dsRatios;
+    private final int headDim;
+    private final int numClasses;
+    private final int inChannels;
+    private final int height;
+    private final int width;
+    private final double dropRate;
+    private final double dropPathRate;
+    private final double headDropRate;
+    private final Act activation;
+
+    private TransCnnConfig(Builder b) {
+        this.dims = b.dims.clone();
+        this.depths = b.depths.clone();
+        this.expansions = b.expansions.clone();
+        this.kernelSizes = b.kernelSizes.clone();
+        this.gridSizes = b.gridSizes.clone();
+        this.dsRatios = b.dsRatios.clone();
+        this.headDim = b.headDim;
+        this.numClasses = b.numClasses;
+        this.inChannels = b.inChannels;
+        this.height = b.height;
+        this.width = b.width;
+        this.dropRate = b.dropRate;
+        this.dropPathRate = b.dropPathRate;
+        this.headDropRate = b.headDropRate;
+        this.activation = b.activation;
+        validate();
+    }
+
+    private void validate() {
+        fourPositive("dims", dims);
+        fourPositive("expansions", expansions);
+        fourPositive("kernelSizes", kernelSizes);
+        fourPositive("gridSizes", gridSizes);
+        fourPositive("dsRatios", dsRatios);
+        if (depths == null || depths.length != 4) {
+            throw new IllegalArgumentException("depths must have 4 entries (one per stage), got "
+                    + Arrays.toString(depths));
+        }
+        for (int s = 0; s < 4; s++) {
+            if (depths[s] < 1) {
+                throw new IllegalArgumentException("depths[" + s + "] must be >= 1, got " + depths[s]);
+            }
+            if (kernelSizes[s] % 2 == 0) {
+                throw new IllegalArgumentException("kernelSizes[" + s + "] must be odd, got " + kernelSizes[s]);
+            }
+        }
+        if (headDim < 1) {
+            throw new IllegalArgumentException("headDim must be >= 1, got " + headDim);
+        }
+        for (int s = 0; s < 4; s++) {
+            if (dims[s] % headDim != 0) {
+                throw new IllegalArgumentException("dims[" + s + "] = " + dims[s] + " is not divisible by headDim "
+                        + headDim + " (heads per stage = dims / headDim)");
+            }
+        }
+        if (numClasses < 0) {
+            throw new IllegalArgumentException("numClasses must be >= 1 for a classifier head (or 0 for no head), got "
+                    + numClasses);
+        }
+        if (inChannels < 1) {
+            throw new IllegalArgumentException("inChannels must be >= 1, got " + inChannels);
+        }
+        checkSize("height", height);
+        checkSize("width", width);
+        for (int s = 0; s < 4; s++) {
+            int h = stageHeight(s);
+            int w = stageWidth(s);
+            int g = gridSizes[s];
+            if (g > 1) {
+                if (h % g != 0 || w % g != 0) {
+                    throw new IllegalArgumentException("gridSizes[" + s + "] = " + g + " does not fit stage " + (s + 1)
+                            + ": its map is " + h + "x" + w + " (HxW) for input " + height + "x" + width
+                            + ", and both sides must be multiples of the grid size");
+                }
+                if (h / dsRatios[s] < 1 || w / dsRatios[s] < 1) {
+                    throw new IllegalArgumentException("dsRatios[" + s + "] = " + dsRatios[s]
+                            + " does not fit stage " + (s + 1) + ": its map is only " + h + "x" + w + " (HxW)");
+                }
+            }
+        }
+        rate("dropRate", dropRate);
+        rate("dropPathRate", dropPathRate);
+        rate("headDropRate", headDropRate);
+        if (activation == null) {
+            throw new IllegalArgumentException("activation must not be null");
+        }
+    }
+
+    private static void fourPositive(String name, int[] v) {
+        if (v == null || v.length != 4) {
+            throw new IllegalArgumentException(name + " must have 4 entries (one per stage), got " + Arrays.toString(v));
+        }
+        for (int s = 0; s < 4; s++) {
+            if (v[s] < 1) {
+                throw new IllegalArgumentException(name + "[" + s + "] must be >= 1, got " + v[s]);
+            }
+        }
+    }
+
+    private static void checkSize(String name, int v) {
+        if (v < STRIDE || v % STRIDE != 0) {
+            throw new IllegalArgumentException("input " + name + " " + v + " is not supported: it must be a positive "
+                    + "multiple of " + STRIDE + " (the network's total stride)");
+        }
+    }
+
+    private static void rate(String name, double v) {
+        if (!(v >= 0 && v < 1)) {
+            throw new IllegalArgumentException(name + " must be in [0, 1), got " + v);
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder initialised with this configuration. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.dims = dims.clone();
+        b.depths = depths.clone();
+        b.expansions = expansions.clone();
+        b.kernelSizes = kernelSizes.clone();
+        b.gridSizes = gridSizes.clone();
+        b.dsRatios = dsRatios.clone();
+        b.headDim = headDim;
+        b.numClasses = numClasses;
+        b.inChannels = inChannels;
+        b.height = height;
+        b.width = width;
+        b.dropRate = dropRate;
+        b.dropPathRate = dropPathRate;
+        b.headDropRate = headDropRate;
+        b.activation = activation;
+        return b;
+    }
+
+    /** Height of stage {@code s}'s map (0-based stage): H / 4 / 2^s. */
+    public int stageHeight(int s) {
+        return height / (4 << s);
+    }
+
+    /** Width of stage {@code s}'s map (0-based stage): W / 4 / 2^s. */
+    public int stageWidth(int s) {
+        return width / (4 << s);
+    }
+
+    /** Blocks over all stages. */
+    public int totalBlocks() {
+        return depths[0] + depths[1] + depths[2] + depths[3];
+    }
+
+    /** Drop-path rate of block {@code j} counted over all stages: linspace(0, dropPathRate, totalBlocks)[j]. */
+    public double blockDropPathRate(int j) {
+        int n = totalBlocks();
+        return n == 1 ? 0.0 : dropPathRate * j / (n - 1);
+    }
+
+    public int dim(int s) {
+        return dims[s];
+    }
+
+    public int[] dims() {
+        return dims.clone();
+    }
+
+    public int[] depths() {
+        return depths.clone();
+    }
+
+    public int[] expansions() {
+        return expansions.clone();
+    }
+
+    public int[] kernelSizes() {
+        return kernelSizes.clone();
+    }
+
+    public int[] gridSizes() {
+        return gridSizes.clone();
+    }
+
+    public int[] dsRatios() {
+        return dsRatios.clone();
+    }
+
+    public int headDim() {
+        return headDim;
+    }
+
+    public int numClasses() {
+        return numClasses;
+    }
+
+    public int inChannels() {
+        return inChannels;
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public double dropRate() {
+        return dropRate;
+    }
+
+    public double dropPathRate() {
+        return dropPathRate;
+    }
+
+    public double headDropRate() {
+        return headDropRate;
+    }
+
+    public Act activation() {
+        return activation;
+    }
+
+    @Override
+    public String toString() {
+        return "TransCnnConfig{dims=" + Arrays.toString(dims) + ", depths=" + Arrays.toString(depths)
+                + ", expansions=" + Arrays.toString(expansions) + ", kernelSizes=" + Arrays.toString(kernelSizes)
+                + ", gridSizes=" + Arrays.toString(gridSizes) + ", dsRatios=" + Arrays.toString(dsRatios)
+                + ", headDim=" + headDim + ", numClasses=" + numClasses + ", inChannels=" + inChannels
+                + ", input=" + height + "x" + width + ", dropRate=" + dropRate + ", dropPathRate=" + dropPathRate
+                + ", headDropRate=" + headDropRate + ", activation=" + activation + "}";
+    }
+
+    /**
+     * Builder with the official defaults: release grid sizes 8,8,8,1, pooling ratios 8,4,2,1, kernels 5,3,5,3,
+     * head dim 64, 1000 classes, RGB 256x256, SiLU, head dropout 0.2, no block dropout or drop path.
+     */
+    public static final class Builder {
+        private int[] dims = {64, 128, 256, 512};
+        private int[] depths = {2, 2, 4, 2};
+        private int[] expansions = {4, 4, 4, 4};
+        private int[] kernelSizes = {5, 3, 5, 3};
+        private int[] gridSizes = {8, 8, 8, 1};
+        private int[] dsRatios = {8, 4, 2, 1};
+        private int headDim = 64;
+        private int numClasses = 1000;
+        private int inChannels = 3;
+        private int height = 256;
+        private int width = 256;
+        private double dropRate;
+        private double dropPathRate;
+        private double headDropRate = 0.2;
+        private Act activation = Act.SILU;
+
+        private Builder() {
+        }
+
+        /** Channels C1..C4 of the four stages. */
+        public Builder dims(int... dims) {
+            this.dims = dims.clone();
+            return this;
+        }
+
+        /** Blocks per stage. */
+        public Builder depths(int... depths) {
+            this.depths = depths.clone();
+            return this;
+        }
+
+        /** IRB expansion ratio per stage. */
+        public Builder expansions(int... expansions) {
+            this.expansions = expansions.clone();
+            return this;
+        }
+
+        /** IRB depthwise kernel size per stage (odd). */
+        public Builder kernelSizes(int... kernelSizes) {
+            this.kernelSizes = kernelSizes.clone();
+            return this;
+        }
+
+        /** Window side G1 per stage; 1 = plain global attention. */
+        public Builder gridSizes(int... gridSizes) {
+            this.gridSizes = gridSizes.clone();
+            return this;
+        }
+
+        /** Key/value average-pooling ratio G2 per stage (used where the grid size is &gt; 1). */
+        public Builder dsRatios(int... dsRatios) {
+            this.dsRatios = dsRatios.clone();
+            return this;
+        }
+
+        /** Channels per attention head. */
+        public Builder headDim(int headDim) {
+            this.headDim = headDim;
+            return this;
+        }
+
+        /** Classes of the classifier head; 0 = no head (the output is the pooled C4 embedding). */
+        public Builder numClasses(int numClasses) {
+            this.numClasses = numClasses;
+            return this;
+        }
+
+        /** Input channels. */
+        public Builder inChannels(int inChannels) {
+            this.inChannels = inChannels;
+            return this;
+        }
+
+        /** Input height and width (each a multiple of 32 whose stage maps fit the grid sizes). */
+        public Builder inputSize(int height, int width) {
+            this.height = height;
+            this.width = width;
+            return this;
+        }
+
+        /** Dropout2d rate inside the blocks (official drop_rate). */
+        public Builder dropRate(double dropRate) {
+            this.dropRate = dropRate;
+            return this;
+        }
+
+        /** Stochastic depth: the last block's drop-path rate, rising linearly from 0 at the first block. */
+        public Builder dropPathRate(double dropPathRate) {
+            this.dropPathRate = dropPathRate;
+            return this;
+        }
+
+        /** Dropout before the classifier (0.2 in the official code). */
+        public Builder headDropRate(double headDropRate) {
+            this.headDropRate = headDropRate;
+            return this;
+        }
+
+        public Builder activation(Act activation) {
+            this.activation = activation;
+            return this;
+        }
+
+        public TransCnnConfig build() {
+            return new TransCnnConfig(this);
+        }
+    }
+}

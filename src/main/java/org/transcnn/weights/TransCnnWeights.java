@@ -1,0 +1,205 @@
+package org.transcnn.weights;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.models.TransCNN;
+import org.transcnn.models.TransCnnConfig;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Official TransCNN weights: builds a model from a PyTorch state_dict checkpoint and loads its tensors, BatchNorm
+ * running statistics included.
+ *
+ * <p>Weight import is a name mapping: the torch key {@code <module>.<param>} goes to the DL4J vertex {@code <module>}
+ * (vertex names mirror the official module paths), {@code weight/bias} to {@code W/b} of convolutions and the
+ * classifier (depthwise kernels permuted to [kH, kW, C, 1], the classifier transposed) and
+ * {@code weight/bias/running_mean/running_var} to {@code gamma/beta/mean/var} of BatchNorm
+ * ({@code num_batches_tracked} is ignored).
+ *
+ * <p>The architecture is inferred from the tensors where they determine it (dims, depths, expansions, kernel sizes,
+ * classes, input channels, and whether a stage has grid attention); head dim, grid sizes, pooling ratios and the
+ * input size come from the defaults passed in (the release defaults unless changed).
+ */
+public final class TransCnnWeights {
+
+    private TransCnnWeights() {
+    }
+
+    /** Reads {@code file}, infers the architecture over {@code defaults}, builds the network and loads the weights. */
+    public static ComputationGraph loadModel(Path file, TransCNN.Builder defaults) throws CheckpointException {
+        Map<String, TorchTensor> sd = TorchCheckpoint.read(file);
+        TransCnnConfig config = inferConfig(file, sd, defaults.build().config().toBuilder());
+        ComputationGraph net = defaults.config(config).build().init();
+        load(file, net, sd);
+        return net;
+    }
+
+    /**
+     * The configuration the checkpoint describes: {@code defaults} with dims, depths, expansions, kernel sizes,
+     * classes, input channels and grid-vs-global per stage taken from the tensors.
+     */
+    public static TransCnnConfig inferConfig(Path file, Map<String, TorchTensor> sd, TransCnnConfig.Builder defaults)
+            throws CheckpointException {
+        TransCnnConfig base = defaults.build();
+        int[] dims = new int[4];
+        int[] depths = new int[4];
+        int[] expansions = new int[4];
+        int[] kernels = new int[4];
+        int[] grids = base.gridSizes();
+        long[] stem = shape(file, sd, "patch_embed.0.weight", 4);
+        for (int s = 0; s < 4; s++) {
+            String b0 = "blocks." + s + ".0.";
+            dims[s] = dim(file, sd, b0 + "attn.qkv.weight", 0) / 3;
+            while (sd.containsKey("blocks." + s + "." + depths[s] + ".attn.qkv.weight")) {
+                depths[s]++;
+            }
+            int hidden = dim(file, sd, b0 + "conv.conv1.0.weight", 0);
+            if (dims[s] < 1 || hidden % dims[s] != 0) {
+                throw new CheckpointException(file, "key '" + b0 + "conv.conv1.0.weight': hidden width " + hidden
+                        + " is not a multiple of the stage width " + dims[s]);
+            }
+            expansions[s] = hidden / dims[s];
+            kernels[s] = dim(file, sd, b0 + "conv.conv2.0.weight", 2);
+            boolean grid = sd.containsKey(b0 + "attn.grid_norm.weight");
+            if (!grid) {
+                grids[s] = 1;
+            } else if (grids[s] == 1) {
+                throw new CheckpointException(file, "stage " + (s + 1) + " has grid attention (key '" + b0
+                        + "attn.grid_norm.weight') but the grid size given for it is 1: pass the grid sizes the "
+                        + "checkpoint was trained with");
+            }
+        }
+        int classes = sd.containsKey("classifier.1.weight") ? dim(file, sd, "classifier.1.weight", 0) : 0;
+        try {
+            return base.toBuilder().dims(dims).depths(depths).expansions(expansions).kernelSizes(kernels)
+                    .gridSizes(grids).numClasses(classes).inChannels((int) stem[1]).build();
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(file, "the checkpoint's architecture does not fit: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads {@code sd} into {@code net}. Every key and shape is checked before any parameter changes: a missing or
+     * unexpected key or a wrong shape leaves the network untouched.
+     */
+    public static void load(Path file, ComputationGraph net, Map<String, TorchTensor> sd) throws CheckpointException {
+        Map<String, Target> targets = targets(net.getConfiguration());
+        List<String> missing = new ArrayList<>();
+        for (String key : targets.keySet()) {
+            if (!sd.containsKey(key) && !key.endsWith(".num_batches_tracked")) {
+                missing.add(key);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new CheckpointException(file, missing.size() + " missing key(s), first '" + missing.get(0) + "'"
+                    + (missing.size() > 1 ? " (all: " + missing + ")" : ""));
+        }
+        TreeSet<String> unexpected = new TreeSet<>(sd.keySet());
+        unexpected.removeAll(targets.keySet());
+        if (!unexpected.isEmpty()) {
+            throw new CheckpointException(file, unexpected.size() + " unexpected key(s), first '"
+                    + unexpected.first() + "'" + (unexpected.size() > 1 ? " (all: " + unexpected + ")" : ""));
+        }
+        for (Map.Entry<String, Target> e : targets.entrySet()) {
+            TorchTensor t = sd.get(e.getKey());
+            if (t != null && !Arrays.equals(t.shape(), e.getValue().torchShape)) {
+                throw new CheckpointException(file, "key '" + e.getKey() + "' has shape " + Arrays.toString(t.shape())
+                        + ", expected " + Arrays.toString(e.getValue().torchShape));
+            }
+        }
+        for (Map.Entry<String, Target> e : targets.entrySet()) {
+            Target target = e.getValue();
+            if (target.param == null) {
+                continue;
+            }
+            INDArray value = sd.get(e.getKey()).toINDArray(net.params().dataType());
+            if (target.permute != null) {
+                value = value.permute(target.permute);
+            }
+            INDArray param = net.getParam(target.vertex + "_" + target.param);
+            param.assign(value.reshape(param.shape()));
+        }
+    }
+
+    /** Torch key and shape each parameter of {@code conf} expects, in graph order. */
+    public static Map<String, long[]> expectedShapes(ComputationGraphConfiguration conf) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        targets(conf).forEach((k, v) -> out.put(k, v.torchShape.clone()));
+        return out;
+    }
+
+    private record Target(String vertex, String param, long[] torchShape, int[] permute) {
+    }
+
+    private static Map<String, Target> targets(ComputationGraphConfiguration conf) {
+        Map<String, Target> out = new LinkedHashMap<>();
+        for (String name : conf.getTopologicalOrderStr()) {
+            if (!(conf.getVertices().get(name) instanceof LayerVertex)) {
+                continue;
+            }
+            Layer layer = ((LayerVertex) conf.getVertices().get(name)).getLayerConf().getLayer();
+            if (layer instanceof DepthwiseConvolution2D) {
+                DepthwiseConvolution2D d = (DepthwiseConvolution2D) layer;
+                out.put(name + ".weight", new Target(name, "W", new long[] {d.getNOut(), 1, d.getKernelSize()[0],
+                        d.getKernelSize()[1]}, new int[] {2, 3, 0, 1}));
+            } else if (layer instanceof ConvolutionLayer) {
+                ConvolutionLayer c = (ConvolutionLayer) layer;
+                out.put(name + ".weight", new Target(name, "W", new long[] {c.getNOut(), c.getNIn(),
+                        c.getKernelSize()[0], c.getKernelSize()[1]}, null));
+                if (c.hasBias()) {
+                    out.put(name + ".bias", new Target(name, "b", new long[] {c.getNOut()}, null));
+                }
+            } else if (layer instanceof BatchNormalization) {
+                long n = ((BatchNormalization) layer).getNOut();
+                out.put(name + ".weight", new Target(name, "gamma", new long[] {n}, null));
+                out.put(name + ".bias", new Target(name, "beta", new long[] {n}, null));
+                out.put(name + ".running_mean", new Target(name, "mean", new long[] {n}, null));
+                out.put(name + ".running_var", new Target(name, "var", new long[] {n}, null));
+                out.put(name + ".num_batches_tracked", new Target(name, null, new long[] {}, null));
+            } else if (layer instanceof DenseLayer) {
+                DenseLayer d = (DenseLayer) layer;
+                out.put(name + ".weight", new Target(name, "W", new long[] {d.getNOut(), d.getNIn()},
+                        new int[] {1, 0}));
+                if (d.hasBias()) {
+                    out.put(name + ".bias", new Target(name, "b", new long[] {d.getNOut()}, null));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static long[] shape(Path file, Map<String, TorchTensor> sd, String key, int rank)
+            throws CheckpointException {
+        TorchTensor t = sd.get(key);
+        if (t == null) {
+            throw new CheckpointException(file, "missing key '" + key + "': not a TransCNN checkpoint");
+        }
+        if (t.shape().length != rank) {
+            throw new CheckpointException(file, "key '" + key + "' has shape " + Arrays.toString(t.shape())
+                    + ", expected rank " + rank);
+        }
+        return t.shape();
+    }
+
+    private static int dim(Path file, Map<String, TorchTensor> sd, String key, int axis) throws CheckpointException {
+        long[] s = shape(file, sd, key, key.startsWith("classifier") ? 2 : 4);
+        if (s[axis] < 1 || s[axis] > 1 << 20) {
+            throw new CheckpointException(file, "key '" + key + "' has implausible shape " + Arrays.toString(s));
+        }
+        return (int) s[axis];
+    }
+}
