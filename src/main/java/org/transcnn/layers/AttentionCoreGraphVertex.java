@@ -24,13 +24,17 @@ import java.util.Map;
 
 /**
  * Runtime vertex of an {@link AttentionCore}: the stock {@link SameDiffGraphVertex} forward pass with a corrected
- * backward pass.
- *
- * <p>DL4J 1.0.0-M2.1 has two bugs in {@code SameDiffGraphVertex.doBackward}: the external-errors function adds the
- * incoming gradient twice (every gradient comes out doubled), and the input gradients are read from the variables'
- * stored arrays instead of the map that {@code calculateGradients} returns (so only the first backward pass is
- * right). This vertex instead defines its own scalar loss {@code sum(output * epsilon)}, whose gradient is exactly
- * the vector-Jacobian product DL4J needs, and reads the input gradients from the returned map.
+ * backward pass. Two DL4J 1.0.0-M2.1 bugs of the stock vertex are avoided:
+ * <ol>
+ *   <li>Doubled gradients: the stock external-errors function adds the incoming gradient twice. This vertex instead
+ *       defines its own scalar loss {@code sum(output * epsilon)}, whose gradient is exactly the vector-Jacobian
+ *       product DL4J needs.</li>
+ *   <li>Wrong gradients after the first backward pass: the stock vertex builds the gradient function inside the
+ *       open DL4J workspace, so arrays the gradient function keeps (such as the seed gradient of the loss) live in
+ *       workspace memory that the next iteration overwrites; it also reads the input gradients from the variables'
+ *       stored arrays. This vertex builds the gradient function outside all workspaces and reads the input
+ *       gradients from the map that {@code calculateGradients} returns.</li>
+ * </ol>
  */
 public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
 
@@ -63,28 +67,22 @@ public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
             SDVariable eps = sameDiff.placeHolder(EPSILON, dataType, -1, core.channels(), core.getHeight(),
                     core.getWidth());
             sameDiff.setLossVariables(outputVar.mul(eps).sum().rename(LOSS));
+            sameDiff.createGradFunction(names.toArray(new String[0]));
         }
     }
 
     @Override
     public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
-        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            if (sameDiff == null) {
-                doInit();
-            }
+        if (sameDiff == null) {
+            doInit();
         }
         config.validateInput(inputs);
         List<String> names = config.getVertexParams().getInputs();
-        if (!sameDiff.hasGradientFunction()) {
-            sameDiff.createGradFunction(names.toArray(new String[0]));
-        }
-        Map<Long, InferenceSession> sessions = sameDiff.getFunction("grad").getSessions();
-        sessions.computeIfAbsent(Thread.currentThread().getId(),
-                id -> SameDiff.getInferenceFactory().create(sameDiff.getFunction("grad")));
-        String wsWorking = workspaceMgr.getWorkspaceName(ArrayType.BP_WORKING_MEM);
-        String wsActGrad = workspaceMgr.getWorkspaceName(ArrayType.ACTIVATION_GRAD);
-        boolean actGradScopedOut = workspaceMgr.isScopedOut(ArrayType.ACTIVATION_GRAD);
-        sessions.get(Thread.currentThread().getId()).setMmgr(new DL4JSameDiffMemoryMgr(wsWorking, wsActGrad,
+        SameDiff gradFn = sameDiff.getFunction("grad");
+        InferenceSession session = gradFn.getSessions().computeIfAbsent(Thread.currentThread().getId(),
+                id -> SameDiff.getInferenceFactory().create(gradFn));
+        session.setMmgr(new DL4JSameDiffMemoryMgr(workspaceMgr.getWorkspaceName(ArrayType.BP_WORKING_MEM),
+                workspaceMgr.getWorkspaceName(ArrayType.ACTIVATION_GRAD),
                 workspaceMgr.getConfiguration(ArrayType.BP_WORKING_MEM),
                 workspaceMgr.getConfiguration(ArrayType.ACTIVATION_GRAD)));
 
@@ -94,17 +92,10 @@ public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
             placeholders.put(names.get(i) + "_mask", Nd4j.ones(dataType, inputs[i].size(0), 1, 1, 1));
         }
         placeholders.put(EPSILON, epsilon);
-
         Map<String, INDArray> grads = sameDiff.calculateGradients(placeholders, names);
         INDArray[] dLdIn = new INDArray[names.size()];
         for (int i = 0; i < names.size(); i++) {
-            INDArray g = grads.get(names.get(i));
-            if (!actGradScopedOut && (!g.isAttached() || !g.data().getParentWorkspace().getId().equals(wsActGrad))) {
-                g = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, g);
-            } else if (actGradScopedOut && g.isAttached()) {
-                g = g.detach();
-            }
-            dLdIn[i] = g;
+            dLdIn[i] = workspaceMgr.leverageTo(ArrayType.ACTIVATION_GRAD, grads.get(names.get(i)));
         }
         sameDiff.clearPlaceholders(true);
         sameDiff.clearOpInputs();

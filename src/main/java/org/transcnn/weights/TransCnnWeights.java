@@ -142,6 +142,34 @@ public final class TransCnnWeights {
         return out;
     }
 
+    /**
+     * The parameters (or gradients) of a network with configuration {@code conf}, keyed by DL4J parameter key
+     * ({@code vertex_param}), converted to official torch keys and layouts; BatchNorm running statistics included.
+     */
+    public static Map<String, INDArray> toTorch(ComputationGraphConfiguration conf, Map<String, INDArray> dl4j) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Target> e : targets(conf).entrySet()) {
+            Target t = e.getValue();
+            INDArray value = t.param == null ? null : dl4j.get(t.vertex + "_" + t.param);
+            if (value == null) {
+                continue;
+            }
+            if (t.permute != null) {
+                int[] inverse = new int[t.permute.length];
+                for (int i = 0; i < inverse.length; i++) {
+                    inverse[t.permute[i]] = i;
+                }
+                long[] dl4jShape = new long[t.permute.length];
+                for (int i = 0; i < dl4jShape.length; i++) {
+                    dl4jShape[i] = t.torchShape[t.permute[i]];
+                }
+                value = value.reshape(dl4jShape).permute(inverse);
+            }
+            out.put(e.getKey(), value.reshape(t.torchShape));
+        }
+        return out;
+    }
+
     private record Target(String vertex, String param, long[] torchShape, int[] permute) {
     }
 

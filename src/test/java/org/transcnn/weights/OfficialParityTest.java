@@ -26,7 +26,6 @@ class OfficialParityTest {
     static void assertClose(String what, INDArray actual, INDArray reference) {
         assertArrayEquals(reference.shape(), actual.shape(), what + " shape");
         double err = Fixtures.scaledError(actual, reference);
-        System.out.println("PARITY " + what + " err=" + err);
         assertTrue(err <= TOL, what + ": scaled error " + err + " > " + TOL);
     }
 
