@@ -175,7 +175,7 @@ public final class TransCnnWeights {
 
     private static Map<String, Target> targets(ComputationGraphConfiguration conf) {
         Map<String, Target> out = new LinkedHashMap<>();
-        for (String name : conf.getTopologicalOrderStr()) {
+        for (String name : conf.getVertices().keySet()) {
             if (!(conf.getVertices().get(name) instanceof LayerVertex)) {
                 continue;
             }
