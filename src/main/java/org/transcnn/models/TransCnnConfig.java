@@ -1,7 +1,7 @@
 package org.transcnn.models;
 
 import org.nd4j.linalg.activations.IActivation;
-import org.nd4j.linalg.activations.impl.ActivationGELU;
+import org.transcnn.layers.ExactGELU;
 import org.nd4j.linalg.activations.impl.ActivationSwish;
 
 import java.util.Arrays;
@@ -22,7 +22,7 @@ public final class TransCnnConfig {
         GELU;
 
         public IActivation create() {
-            return this == SILU ? new ActivationSwish() : new ActivationGELU(true);
+            return this == SILU ? new ActivationSwish() : new ExactGELU();
         }
     }
 
