@@ -41,11 +41,25 @@ public final class TransCnnWeights {
 
     /** Reads {@code file}, infers the architecture over {@code defaults}, builds the network and loads the weights. */
     public static ComputationGraph loadModel(Path file, TransCNN.Builder defaults) throws CheckpointException {
+        Checked checked = readChecked(file, defaults);
+        ComputationGraph net = defaults.config(checked.config()).build().init();
+        assign(net, checked.tensors());
+        return net;
+    }
+
+    /** A checkpoint whose keys and shapes were verified against the architecture it describes. */
+    public record Checked(TransCnnConfig config, Map<String, TorchTensor> tensors) {
+    }
+
+    /**
+     * Reads {@code file}, infers its architecture over {@code defaults} and verifies every key and shape against
+     * it, without building a network.
+     */
+    public static Checked readChecked(Path file, TransCNN.Builder defaults) throws CheckpointException {
         Map<String, TorchTensor> sd = TorchCheckpoint.read(file);
         TransCnnConfig config = inferConfig(file, sd, defaults.build().config().toBuilder());
-        ComputationGraph net = defaults.config(config).build().init();
-        load(file, net, sd);
-        return net;
+        check(file, targets(TransCNN.builder(config).build().graphConfiguration()), sd);
+        return new Checked(config, sd);
     }
 
     /**
@@ -97,7 +111,12 @@ public final class TransCnnWeights {
      * unexpected key or a wrong shape leaves the network untouched.
      */
     public static void load(Path file, ComputationGraph net, Map<String, TorchTensor> sd) throws CheckpointException {
-        Map<String, Target> targets = targets(net.getConfiguration());
+        check(file, targets(net.getConfiguration()), sd);
+        assign(net, sd);
+    }
+
+    private static void check(Path file, Map<String, Target> targets, Map<String, TorchTensor> sd)
+            throws CheckpointException {
         List<String> missing = new ArrayList<>();
         for (String key : targets.keySet()) {
             if (!sd.containsKey(key) && !key.endsWith(".num_batches_tracked")) {
@@ -121,7 +140,10 @@ public final class TransCnnWeights {
                         + ", expected " + Arrays.toString(e.getValue().torchShape));
             }
         }
-        for (Map.Entry<String, Target> e : targets.entrySet()) {
+    }
+
+    private static void assign(ComputationGraph net, Map<String, TorchTensor> sd) {
+        for (Map.Entry<String, Target> e : targets(net.getConfiguration()).entrySet()) {
             Target target = e.getValue();
             if (target.param == null) {
                 continue;
