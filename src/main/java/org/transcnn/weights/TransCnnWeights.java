@@ -41,8 +41,15 @@ public final class TransCnnWeights {
 
     /** Reads {@code file}, infers the architecture over {@code defaults}, builds the network and loads the weights. */
     public static ComputationGraph loadModel(Path file, TransCNN.Builder defaults) throws CheckpointException {
-        Checked checked = readChecked(file, defaults);
-        ComputationGraph net = defaults.config(checked.config()).build().init();
+        return init(readChecked(file, defaults), defaults);
+    }
+
+    /**
+     * Builds the network a checked checkpoint describes, with the non-architectural settings (seed, updater, data
+     * type, ...) of {@code settings}, and loads the weights.
+     */
+    public static ComputationGraph init(Checked checked, TransCNN.Builder settings) {
+        ComputationGraph net = settings.config(checked.config()).build().init();
         assign(net, checked.tensors());
         return net;
     }

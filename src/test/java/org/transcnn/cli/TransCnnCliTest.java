@@ -1,0 +1,111 @@
+package org.transcnn.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.transcnn.Fixtures;
+import org.transcnn.data.Npy;
+import org.transcnn.models.Preset;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line: summary, infer against the official outputs, and one clear stderr line per error. */
+class TransCnnCliTest {
+
+    @TempDir
+    Path dir;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = TransCnnCli.run(args, new PrintWriter(out), new PrintWriter(err));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Preset.class)
+    void summaryJsonHasTheExactParameterCount(Preset preset) throws Exception {
+        Result r = run("summary", "--preset", preset.name(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        assertEquals(preset.name(), json.get("preset").asText());
+        assertEquals(preset.parameters(), json.get("params").asLong());
+        long stages = 0;
+        for (JsonNode part : json.get("parts")) {
+            stages += part.get("macs").asLong();
+        }
+        assertEquals(json.get("macs").asLong(), stages);
+    }
+
+    @Test
+    void summaryTextListsStagesAndTotal() {
+        Result r = run("summary", "--preset", "base", "--classes", "10", "--height", "128", "--width", "384");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("stage4") && r.out().contains("total"), r.out());
+        assertTrue(r.out().contains("input 128x384 (HxW)"), r.out());
+    }
+
+    @Test
+    void inferWritesTheOfficialOutputs() throws Exception {
+        String f = "transcnn-mini-rect";
+        Path out = dir.resolve("out");
+        Result r = run("infer", "--weights", Fixtures.file(f, "model.pth").toString(), "--input",
+                Fixtures.file(f, "input.npy").toString(), "--out", out.toString(), "--head-dim", "32");
+        assertEquals(0, r.code(), r.err());
+        assertClose(Npy.read(out.resolve("logits.npy")), Fixtures.npy(f, "eval_logits.npy"));
+        for (int s = 1; s <= 4; s++) {
+            assertClose(Npy.read(out.resolve("stage" + s + ".npy")), Fixtures.npy(f, "eval_stage" + s + ".npy"));
+        }
+        Result again = run("infer", "--weights", Fixtures.file(f, "model.pth").toString(), "--input",
+                Fixtures.file(f, "input.npy").toString(), "--out", out.toString(), "--head-dim", "32");
+        assertError(again, "logits.npy already exists");
+    }
+
+    static void assertClose(INDArray actual, INDArray reference) {
+        assertArrayEquals(reference.shape(), actual.shape());
+        assertTrue(Fixtures.scaledError(actual, reference) <= 1e-4);
+    }
+
+    static void assertError(Result r, String message) {
+        assertTrue(r.code() != 0, "exit code");
+        assertTrue(r.err().contains(message), r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one line on stderr: " + r.err());
+    }
+
+    @Test
+    void errorsAreOneClearLine() throws Exception {
+        String pth = Fixtures.file("transcnn-mini-128", "model.pth").toString();
+        String npy = Fixtures.file("transcnn-mini-128", "input.npy").toString();
+        assertError(run("summary", "--preset", "HUGE"), "unknown preset 'HUGE'");
+        assertError(run("summary", "--preset", "SMALL", "--height", "100"), "input height 100 is not supported");
+        assertError(run("summary"), "Missing required option: '--preset");
+        assertError(run("frobnicate"), "Unmatched argument");
+        assertError(run("infer", "--weights", dir.resolve("none.pth").toString(), "--input", npy, "--out",
+                dir.toString(), "--head-dim", "32"), "none.pth: no such file");
+        Path text = Files.writeString(dir.resolve("x.npy"), "not numpy");
+        assertError(run("infer", "--weights", pth, "--input", text.toString(), "--out", dir.toString()),
+                "not a NumPy .npy file");
+        Path gray = dir.resolve("gray.npy");
+        Npy.write(Fixtures.npy("transcnn-mini-128", "input.npy").get(
+                org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 1),
+                org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.all()), gray);
+        assertError(run("infer", "--weights", pth, "--input", gray.toString(), "--out", dir.resolve("o").toString(),
+                "--head-dim", "32"), "input channel count is 1, expected 3");
+        assertError(run("infer", "--weights", pth, "--input", npy, "--out", dir.resolve("o").toString()),
+                "dims[0] = 32 is not divisible by headDim 64");
+    }
+}
