@@ -19,6 +19,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InsertIntoResNetTest {
 
     @Test
+    void readmeExampleSizes() {
+        ComputationGraphConfiguration.GraphBuilder graph = ResNet50.builder().numClasses(10).build().graphBuilder();
+        InputType.InputTypeConvolutional at224 = (InputType.InputTypeConvolutional) ResNet50.builder().numClasses(10)
+                .build().graphBuilder().build().getLayerActivationTypes(InputType.convolutional(224, 224, 3))
+                .get("res3d_branch");
+        assertEquals(512, at224.getChannels());
+        assertEquals(28, at224.getHeight());
+        assertEquals(28, at224.getWidth());
+        HMHSA.builder().channels(512).headDim(64).gridSize(7).poolRatio(4).inputSize(28, 28).build()
+                .insertAfter(graph, "res3d_branch", "hmhsa3");
+        assertEquals(InputType.convolutional(7, 7, 10).getType(), graph.build()
+                .getLayerActivationTypes(InputType.convolutional(224, 224, 3)).get("hmhsa3").getType());
+    }
+
+    @Test
     void hmhsaAfterResNet50Stage3TrainsAndPredicts() {
         ResNet50 zoo = ResNet50.builder().numClasses(10).inputShape(new int[] {3, 128, 128}).build();
         InputType.InputTypeConvolutional stage3 = (InputType.InputTypeConvolutional) zoo.graphBuilder().build()

@@ -26,6 +26,7 @@ class OfficialParityTest {
     static void assertClose(String what, INDArray actual, INDArray reference) {
         assertArrayEquals(reference.shape(), actual.shape(), what + " shape");
         double err = Fixtures.scaledError(actual, reference);
+        System.out.printf("parity %-32s scaled error %.2e%n", what, err);
         assertTrue(err <= TOL, what + ": scaled error " + err + " > " + TOL);
     }
 
