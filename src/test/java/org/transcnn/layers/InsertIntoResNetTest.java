@@ -25,12 +25,12 @@ class InsertIntoResNetTest {
                 .build().graphBuilder().build().getLayerActivationTypes(InputType.convolutional(224, 224, 3))
                 .get("res3d_branch");
         assertEquals(512, at224.getChannels());
-        assertEquals(28, at224.getHeight());
-        assertEquals(28, at224.getWidth());
-        HMHSA.builder().channels(512).headDim(64).gridSize(7).poolRatio(4).inputSize(28, 28).build()
+        assertEquals(14, at224.getHeight());
+        assertEquals(14, at224.getWidth());
+        HMHSA.builder().channels(512).headDim(64).gridSize(7).poolRatio(2).inputSize(14, 14).build()
                 .insertAfter(graph, "res3d_branch", "hmhsa3");
-        assertEquals(InputType.convolutional(7, 7, 10).getType(), graph.build()
-                .getLayerActivationTypes(InputType.convolutional(224, 224, 3)).get("hmhsa3").getType());
+        assertEquals(InputType.convolutional(14, 14, 512), graph.build()
+                .getLayerActivationTypes(InputType.convolutional(224, 224, 3)).get("hmhsa3"));
     }
 
     @Test
