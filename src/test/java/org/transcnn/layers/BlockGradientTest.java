@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -115,6 +116,26 @@ class BlockGradientTest {
         ComputationGraph net = new ComputationGraph(g.build());
         net.init();
         return net;
+    }
+
+    @Test
+    void dropPathGradientsWithTheSameMaskEachIteration() {
+        ComputationGraph net = graph(C, 4, 4, (g, in) -> {
+            g.addLayer("conv", Layers.conv(C, C, 3, 1, true), in);
+            return Layers.dropPath(g, "drop_path", "conv", 0.5);
+        });
+        net.setInputs(Nd4j.randn(DataType.DOUBLE, 6, C, 4, 4));
+        net.setLabels(Nd4j.randn(DataType.DOUBLE, 6, C, 4, 4));
+        net.computeGradientAndScore();
+        boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig()
+                .net(net)
+                .inputs(new INDArray[] {Nd4j.randn(DataType.DOUBLE, 6, C, 4, 4)})
+                .labels(new INDArray[] {Nd4j.randn(DataType.DOUBLE, 6, C, 4, 4)})
+                .callEachIter(n -> Nd4j.getRandom().setSeed(12345))
+                .maxRelError(1e-5)
+                .minAbsoluteError(1e-8)
+                .print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
+        assertTrue(ok, "drop path gradient check failed");
     }
 
     @ParameterizedTest(name = "{0}")
