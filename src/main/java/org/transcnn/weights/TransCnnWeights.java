@@ -36,6 +36,8 @@ import java.util.TreeSet;
  */
 public final class TransCnnWeights {
 
+    private static final String CLASSIFIER_WEIGHT = TransCNN.LOGITS + ".weight";
+
     private TransCnnWeights() {
     }
 
@@ -104,7 +106,7 @@ public final class TransCnnWeights {
                         + "checkpoint was trained with");
             }
         }
-        int classes = sd.containsKey("classifier.1.weight") ? dim(file, sd, "classifier.1.weight", 0) : 0;
+        int classes = sd.containsKey(CLASSIFIER_WEIGHT) ? dim(file, sd, CLASSIFIER_WEIGHT, 0) : 0;
         try {
             return base.toBuilder().dims(dims).depths(depths).expansions(expansions).kernelSizes(kernels)
                     .gridSizes(grids).numClasses(classes).inChannels((int) stem[1]).build();
@@ -252,8 +254,9 @@ public final class TransCnnWeights {
         return t.shape();
     }
 
+    /** Size of {@code axis} of the rank-4 tensor {@code key} (rank 2 for the classifier). */
     private static int dim(Path file, Map<String, TorchTensor> sd, String key, int axis) throws CheckpointException {
-        long[] s = shape(file, sd, key, key.startsWith("classifier") ? 2 : 4);
+        long[] s = shape(file, sd, key, key.equals(CLASSIFIER_WEIGHT) ? 2 : 4);
         if (s[axis] < 1 || s[axis] > 1 << 20) {
             throw new CheckpointException(file, "key '" + key + "' has implausible shape " + Arrays.toString(s));
         }

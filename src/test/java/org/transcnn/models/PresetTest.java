@@ -53,6 +53,16 @@ class PresetTest {
         forward(preset);
     }
 
+    @org.junit.jupiter.api.Test
+    void withoutAHeadTheOutputIsThePooledEmbedding() {
+        ComputationGraph net = TransCNN.builder(SerializationTest.tiny()).numClasses(0).build().init();
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 64, 64);
+        INDArray out = net.outputSingle(x);
+        assertArrayEquals(new long[] {2, 128}, out.shape());
+        INDArray stage4 = net.feedForward(x, false).get(TransCNN.stageOutput(SerializationTest.tiny(), 4));
+        assertEquals(stage4.mean(2, 3), out);
+    }
+
     private static void forward(Preset preset) {
         ComputationGraph net = TransCNN.builder(preset).build().init();
         INDArray out = net.outputSingle(Nd4j.rand(DataType.FLOAT, 1, 3, 256, 256));
