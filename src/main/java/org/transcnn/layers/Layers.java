@@ -7,7 +7,6 @@ import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
-import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
@@ -43,17 +42,8 @@ final class Layers {
     }
 
     /** Depthwise Conv2d(c, c, k, groups=c, padding (k-1)/2), no bias. */
-    static DepthwiseConvolution2D depthwise(int channels, int kernel) {
-        int pad = (kernel - 1) / 2;
-        return new DepthwiseConvolution2D.Builder(kernel, kernel)
-                .padding(pad, pad)
-                .convolutionMode(ConvolutionMode.Truncate)
-                .nIn(channels)
-                .nOut(channels)
-                .depthMultiplier(1)
-                .hasBias(false)
-                .activation(Activation.IDENTITY)
-                .build();
+    static DepthwiseConv depthwise(int channels, int kernel) {
+        return DepthwiseConv.of(channels, kernel);
     }
 
     static BatchNormalization batchNorm(int channels) {

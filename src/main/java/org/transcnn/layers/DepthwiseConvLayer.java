@@ -1,0 +1,196 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.convolution.DepthwiseConvolution2DLayer;
+import org.deeplearning4j.nn.params.DepthwiseConvolutionParamInitializer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * Runtime layer of {@link DepthwiseConv}: direct stride-1 depthwise convolution kernels on Java arrays, parallel
+ * over the B*C planes (forward and input gradient) and over channels (weight gradient). Each inner loop adds one
+ * kernel tap times a shifted input row, which the JIT vectorises.
+ */
+public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
+
+    public DepthwiseConvLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    private int[] kernel() {
+        return layerConf().getKernelSize();
+    }
+
+    private void checkInput() {
+        if (input.rank() != 4 || input.size(1) != layerConf().getNIn()) {
+            throw new IllegalArgumentException("depthwise convolution " + layerId() + " expects [B, "
+                    + layerConf().getNIn() + ", H, W], got " + Arrays.toString(input.shape()));
+        }
+    }
+
+    /** Weights as [C][kH*kW] (channel-major), from DL4J's [kH, kW, C, 1]. */
+    private double[] channelMajorWeights(INDArray w) {
+        int kh = kernel()[0];
+        int kw = kernel()[1];
+        int c = (int) layerConf().getNIn();
+        double[] src = w.dup('c').data().asDouble();
+        double[] out = new double[src.length];
+        for (int t = 0; t < kh * kw; t++) {
+            for (int ch = 0; ch < c; ch++) {
+                out[ch * kh * kw + t] = src[t * c + ch];
+            }
+        }
+        return out;
+    }
+
+    @Override
+    protected Pair<INDArray, INDArray> preOutput(boolean training, boolean forBackprop, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        checkInput();
+        INDArray w = getParamWithNoise(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, training, mgr);
+        long[] shape = input.shape();
+        double[] x = input.castTo(dataType).dup('c').data().asDouble();
+        double[] y = new double[x.length];
+        forward(x, channelMajorWeights(w), y, (int) shape[0], (int) shape[1], (int) shape[2], (int) shape[3],
+                kernel()[0], kernel()[1]);
+        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c');
+        out.data().setData(y);
+        return new Pair<>(out, null);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        assertInputSet(true);
+        checkInput();
+        INDArray w = getParamWithNoise(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, true, mgr);
+        INDArray z = preOutput(true, true, mgr).getFirst();
+        INDArray delta = layerConf().getActivationFn().backprop(z, epsilon).getFirst();
+        long[] shape = input.shape();
+        int b = (int) shape[0];
+        int c = (int) shape[1];
+        int h = (int) shape[2];
+        int wd = (int) shape[3];
+        int kh = kernel()[0];
+        int kw = kernel()[1];
+        double[] x = input.castTo(dataType).dup('c').data().asDouble();
+        double[] dy = delta.dup('c').data().asDouble();
+        double[] dx = new double[x.length];
+        backwardInput(dy, channelMajorWeights(w), dx, b, c, h, wd, kh, kw);
+        double[] dw = new double[c * kh * kw];
+        backwardWeights(dy, x, dw, b, c, h, wd, kh, kw);
+        double[] dwDl4j = new double[dw.length];
+        for (int t = 0; t < kh * kw; t++) {
+            for (int ch = 0; ch < c; ch++) {
+                dwDl4j[t * c + ch] = dw[ch * kh * kw + t];
+            }
+        }
+        INDArray weightGrad = gradientViews.get(DepthwiseConvolutionParamInitializer.WEIGHT_KEY);
+        weightGrad.assign(org.nd4j.linalg.factory.Nd4j.create(dwDl4j, weightGrad.shape(), weightGrad.dataType()));
+        INDArray eps = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c');
+        eps.data().setData(dx);
+        Gradient g = new DefaultGradient();
+        g.setGradientFor(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
+        weightNoiseParams.clear();
+        return new Pair<>(g, backpropDropOutIfPresent(eps));
+    }
+
+    /** y[b,c] = depthwise correlation of x[b,c] with w[c], zero padding (k-1)/2. */
+    static void forward(double[] x, double[] w, double[] y, int b, int c, int h, int wd, int kh, int kw) {
+        int ph = (kh - 1) / 2;
+        int pw = (kw - 1) / 2;
+        int plane = h * wd;
+        IntStream.range(0, b * c).parallel().forEach(bc -> {
+            int base = bc * plane;
+            int wb = (bc % c) * kh * kw;
+            for (int row = 0; row < h; row++) {
+                int out = base + row * wd;
+                for (int i = 0; i < kh; i++) {
+                    int src = row + i - ph;
+                    if (src < 0 || src >= h) {
+                        continue;
+                    }
+                    int in = base + src * wd;
+                    for (int j = 0; j < kw; j++) {
+                        double wt = w[wb + i * kw + j];
+                        int off = j - pw;
+                        int lo = Math.max(0, -off);
+                        int hi = Math.min(wd, wd - off);
+                        for (int col = lo; col < hi; col++) {
+                            y[out + col] += wt * x[in + col + off];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** dx[b,c] = full convolution of dy[b,c] with w[c] (the transpose of {@link #forward}). */
+    static void backwardInput(double[] dy, double[] w, double[] dx, int b, int c, int h, int wd, int kh, int kw) {
+        int ph = (kh - 1) / 2;
+        int pw = (kw - 1) / 2;
+        int plane = h * wd;
+        IntStream.range(0, b * c).parallel().forEach(bc -> {
+            int base = bc * plane;
+            int wb = (bc % c) * kh * kw;
+            for (int row = 0; row < h; row++) {
+                int out = base + row * wd;
+                for (int i = 0; i < kh; i++) {
+                    int src = row - i + ph;
+                    if (src < 0 || src >= h) {
+                        continue;
+                    }
+                    int in = base + src * wd;
+                    for (int j = 0; j < kw; j++) {
+                        double wt = w[wb + i * kw + j];
+                        int off = pw - j;
+                        int lo = Math.max(0, -off);
+                        int hi = Math.min(wd, wd - off);
+                        for (int col = lo; col < hi; col++) {
+                            dx[out + col] += wt * dy[in + col + off];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** dw[c, i, j] = sum over b, rows, cols of dy[b,c] times x[b,c] shifted by tap (i, j). */
+    static void backwardWeights(double[] dy, double[] x, double[] dw, int b, int c, int h, int wd, int kh, int kw) {
+        int ph = (kh - 1) / 2;
+        int pw = (kw - 1) / 2;
+        int plane = h * wd;
+        IntStream.range(0, c).parallel().forEach(ch -> {
+            for (int n = 0; n < b; n++) {
+                int base = (n * c + ch) * plane;
+                for (int i = 0; i < kh; i++) {
+                    for (int j = 0; j < kw; j++) {
+                        int off = j - pw;
+                        int lo = Math.max(0, -off);
+                        int hi = Math.min(wd, wd - off);
+                        double acc = 0;
+                        for (int row = 0; row < h; row++) {
+                            int src = row + i - ph;
+                            if (src < 0 || src >= h) {
+                                continue;
+                            }
+                            int g = base + row * wd;
+                            int in = base + src * wd + off;
+                            for (int col = lo; col < hi; col++) {
+                                acc += dy[g + col] * x[in + col];
+                            }
+                        }
+                        dw[ch * kh * kw + i * kw + j] += acc;
+                    }
+                }
+            }
+        });
+    }
+}

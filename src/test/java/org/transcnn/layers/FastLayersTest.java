@@ -1,0 +1,70 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.util.function.IntFunction;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The fast kernels compute exactly what DL4J's stock layers compute (double precision): outputs, parameter gradients
+ * and input gradients, over several shapes, including non-square maps, batch 1 and 7x7 kernels.
+ */
+class FastLayersTest {
+
+    static ComputationGraph net(int c, int h, int w, Layer layer) {
+        GraphBuilder g = new NeuralNetConfiguration.Builder().seed(5).dataType(DataType.DOUBLE).updater(new NoOp())
+                .graphBuilder().addInputs("in").setInputTypes(InputType.convolutional(h, w, c));
+        g.addLayer("pre", Layers.conv(c, c, 1, 1, true), "in");
+        g.addLayer("layer", layer, "pre");
+        g.addLayer("loss", new CnnLossLayer.Builder(LossFunctions.LossFunction.MSE).activation(Activation.IDENTITY)
+                .build(), "layer");
+        g.setOutputs("loss");
+        ComputationGraph n = new ComputationGraph(g.build());
+        n.init();
+        return n;
+    }
+
+    static void assertSameAsStock(int b, int c, int h, int w, Layer fast, Layer stock) {
+        ComputationGraph f = net(c, h, w, fast);
+        ComputationGraph s = net(c, h, w, stock);
+        s.setParams(f.params());
+        for (int pass = 0; pass < 2; pass++) {
+            INDArray x = Nd4j.randn(DataType.DOUBLE, b, c, h, w);
+            INDArray y = Nd4j.randn(DataType.DOUBLE, b, c, h, w);
+            assertEquals(0.0, f.outputSingle(x).sub(s.outputSingle(x)).amaxNumber().doubleValue(), 1e-12, "output");
+            for (ComputationGraph n : new ComputationGraph[] {f, s}) {
+                n.setInputs(x);
+                n.setLabels(y);
+                n.computeGradientAndScore();
+            }
+            // the 1x1 convolution in front carries the input gradient
+            assertEquals(0.0, f.gradient().gradient().sub(s.gradient().gradient()).amaxNumber().doubleValue(), 1e-10,
+                    "gradients, pass " + pass);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2, 3, 5, 7, 3", "1, 4, 8, 8, 5", "3, 2, 6, 4, 7", "2, 5, 1, 1, 3"})
+    void depthwiseMatchesDl4j(int b, int c, int h, int w, int k) {
+        int pad = (k - 1) / 2;
+        assertSameAsStock(b, c, h, w, DepthwiseConv.of(c, k), new DepthwiseConvolution2D.Builder(k, k)
+                .padding(pad, pad).convolutionMode(ConvolutionMode.Truncate).nIn(c).nOut(c).depthMultiplier(1)
+                .hasBias(false).activation(Activation.IDENTITY).build());
+    }
+}
