@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.params.DepthwiseConvolutionParamInitializer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -41,7 +42,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         int kh = kernel()[0];
         int kw = kernel()[1];
         int c = (int) layerConf().getNIn();
-        double[] src = w.dup('c').data().asDouble();
+        double[] src = Buffers.read(w);
         double[] out = new double[src.length];
         for (int t = 0; t < kh * kw; t++) {
             for (int ch = 0; ch < c; ch++) {
@@ -57,13 +58,12 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         checkInput();
         INDArray w = getParamWithNoise(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, training, mgr);
         long[] shape = input.shape();
-        double[] x = input.castTo(dataType).dup('c').data().asDouble();
+        double[] x = Buffers.read(input.castTo(dataType));
         double[] y = new double[x.length];
         forward(x, channelMajorWeights(w), y, (int) shape[0], (int) shape[1], (int) shape[2], (int) shape[3],
                 kernel()[0], kernel()[1]);
-        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c');
-        out.data().setData(y);
-        return new Pair<>(out, null);
+        return new Pair<>(Buffers.write(y, mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c')),
+                null);
     }
 
     @Override
@@ -71,8 +71,8 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         assertInputSet(true);
         checkInput();
         INDArray w = getParamWithNoise(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, true, mgr);
-        INDArray z = preOutput(true, true, mgr).getFirst();
-        INDArray delta = layerConf().getActivationFn().backprop(z, epsilon).getFirst();
+        INDArray delta = layerConf().getActivationFn() instanceof ActivationIdentity ? epsilon
+                : layerConf().getActivationFn().backprop(preOutput(true, true, mgr).getFirst(), epsilon).getFirst();
         long[] shape = input.shape();
         int b = (int) shape[0];
         int c = (int) shape[1];
@@ -80,8 +80,8 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         int wd = (int) shape[3];
         int kh = kernel()[0];
         int kw = kernel()[1];
-        double[] x = input.castTo(dataType).dup('c').data().asDouble();
-        double[] dy = delta.dup('c').data().asDouble();
+        double[] x = Buffers.read(input.castTo(dataType));
+        double[] dy = Buffers.read(delta);
         double[] dx = new double[x.length];
         backwardInput(dy, channelMajorWeights(w), dx, b, c, h, wd, kh, kw);
         double[] dw = new double[c * kh * kw];
@@ -94,8 +94,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         }
         INDArray weightGrad = gradientViews.get(DepthwiseConvolutionParamInitializer.WEIGHT_KEY);
         weightGrad.assign(org.nd4j.linalg.factory.Nd4j.create(dwDl4j, weightGrad.shape(), weightGrad.dataType()));
-        INDArray eps = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c');
-        eps.data().setData(dx);
+        INDArray eps = Buffers.write(dx, mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c'));
         Gradient g = new DefaultGradient();
         g.setGradientFor(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
         weightNoiseParams.clear();

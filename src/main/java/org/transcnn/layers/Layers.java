@@ -5,7 +5,6 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 import org.deeplearning4j.nn.conf.dropout.SpatialDropout;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -19,16 +18,14 @@ import org.nd4j.linalg.activations.IActivation;
  */
 final class Layers {
 
-    /** PyTorch BatchNorm2d default eps. */
-    static final double BN_EPS = 1e-5;
-    /** PyTorch momentum 0.1 = DL4J decay 0.9. */
-    static final double BN_DECAY = 0.9;
-
     private Layers() {
     }
 
-    /** Conv2d(nIn, nOut, k, stride, padding (k-1)/2), PyTorch semantics. */
+    /** Conv2d(nIn, nOut, k, stride, padding (k-1)/2), PyTorch semantics; 1x1 stride-1 ones are GEMMs. */
     static ConvolutionLayer conv(int nIn, int nOut, int kernel, int stride, boolean bias) {
+        if (kernel == 1 && stride == 1) {
+            return PointwiseConv.of(nIn, nOut, bias);
+        }
         int pad = (kernel - 1) / 2;
         return new ConvolutionLayer.Builder(kernel, kernel)
                 .stride(stride, stride)
@@ -46,14 +43,8 @@ final class Layers {
         return DepthwiseConv.of(channels, kernel);
     }
 
-    static BatchNormalization batchNorm(int channels) {
-        return new BatchNormalization.Builder()
-                .nIn(channels)
-                .nOut(channels)
-                .eps(BN_EPS)
-                .decay(BN_DECAY)
-                .useLogStd(false)
-                .build();
+    static BatchNorm batchNorm(int channels) {
+        return BatchNorm.of(channels);
     }
 
     static ActivationLayer activation(IActivation fn) {

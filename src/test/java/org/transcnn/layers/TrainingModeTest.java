@@ -44,15 +44,17 @@ class TrainingModeTest {
 
         INDArray bnInput = net.feedForward(batch().getFeatures(0), true).get("patch_embed.0");
         INDArray batchMean = bnInput.mean(0, 2, 3);
-        INDArray batchVar = bnInput.var(false, 0, 2, 3);
+        INDArray batchVar = bnInput.var(true, 0, 2, 3);
         net.fit(batch());
         INDArray mean1 = net.getParam("patch_embed.1_mean");
         INDArray var1 = net.getParam("patch_embed.1_var");
-        // momentum 0.1 (DL4J decay 0.9); DL4J updates with the biased batch variance
+        // PyTorch: momentum 0.1, running variance towards the unbiased batch variance
         assertTrue(mean1.reshape(-1).sub(mean0.reshape(-1).mul(0.9).add(batchMean.mul(0.1))).amaxNumber()
                 .doubleValue() < 1e-5);
-        assertTrue(var1.reshape(-1).sub(var0.reshape(-1).mul(0.9).add(batchVar.mul(0.1))).amaxNumber()
-                .doubleValue() < 1e-4);
+        INDArray expectedVar = var0.reshape(-1).mul(0.9).add(batchVar.mul(0.1));
+        double err = var1.reshape(-1).sub(expectedVar).amaxNumber().doubleValue();
+        double biasedGap = batchVar.mul(0.1 / (bnInput.length() / bnInput.size(1))).amaxNumber().doubleValue();
+        assertTrue(err < biasedGap / 10, "running variance error " + err + " vs biased/unbiased gap " + biasedGap);
     }
 
     @Test
