@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -36,14 +37,16 @@ public class PointwiseConvLayer extends ConvolutionLayer {
     /** [B, C, H, W] -&gt; [C, B*H*W] (copy). */
     private static INDArray channelsFirst(INDArray x) {
         long[] s = x.shape();
-        return x.permute(1, 0, 2, 3).dup('c').reshape('c', s[1], s[0] * s[2] * s[3]);
+        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {s[1], s[0] * s[2] * s[3]}, 'c');
+        Buffers.swapLeadingAxes(Buffers.contiguous(x), out, (int) s[0], (int) s[1], (int) (s[2] * s[3]));
+        return out;
     }
 
-    /** [C, B*H*W] -&gt; [B, C, H, W] into a fresh array of the given workspace type. */
-    private INDArray batchFirst(INDArray m, long[] shape, ArrayType type, LayerWorkspaceMgr mgr) {
-        INDArray out = mgr.createUninitialized(type, dataType, shape, 'c');
-        out.assign(m.reshape('c', shape[1], shape[0], shape[2], shape[3]).permute(1, 0, 2, 3));
-        return out;
+    /** [C, B*H*W] -&gt; {@code out} [B, C, H, W]. */
+    private static void batchFirst(INDArray m, INDArray out) {
+        long[] shape = out.shape();
+        Buffers.swapLeadingAxes(Buffers.contiguous(m), out, (int) shape[1], (int) shape[0],
+                (int) (shape[2] * shape[3]));
     }
 
     private INDArray weights2d(boolean training, LayerWorkspaceMgr mgr) {
@@ -62,12 +65,19 @@ public class PointwiseConvLayer extends ConvolutionLayer {
         assertInputSet(false);
         checkInput();
         long[] in = input.shape();
-        INDArray y = weights2d(training, mgr).mmul(channelsFirst(input.castTo(dataType)));
-        if (layerConf().hasBias()) {
-            y.addiColumnVector(getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr)
-                    .reshape(nOut(), 1));
+        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {in[0], nOut(), in[2],
+                in[3]}, 'c');
+        INDArray w = weights2d(training, mgr);
+        INDArray b = layerConf().hasBias() ? getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr)
+                : null;
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray y = w.mmul(channelsFirst(input.castTo(dataType)));
+            if (b != null) {
+                y.addiColumnVector(b.reshape(nOut(), 1));
+            }
+            batchFirst(y, out);
         }
-        return new Pair<>(batchFirst(y, new long[] {in[0], nOut(), in[2], in[3]}, ArrayType.ACTIVATIONS, mgr), null);
+        return new Pair<>(out, null);
     }
 
     @Override
@@ -76,20 +86,23 @@ public class PointwiseConvLayer extends ConvolutionLayer {
         checkInput();
         INDArray delta = layerConf().getActivationFn() instanceof ActivationIdentity ? epsilon
                 : layerConf().getActivationFn().backprop(preOutput(true, true, mgr).getFirst(), epsilon).getFirst();
-        INDArray dy = channelsFirst(delta.castTo(dataType));
-        INDArray x = channelsFirst(input.castTo(dataType));
+        INDArray w = weights2d(true, mgr);
+        INDArray eps = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
         Gradient g = new DefaultGradient();
         INDArray weightGrad = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
-        Nd4j.gemm(dy, x, weightGrad.reshape('c', nOut(), nIn()), false, true, 1.0, 0.0);
-        g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
-        if (layerConf().hasBias()) {
-            INDArray biasGrad = gradientViews.get(ConvolutionParamInitializer.BIAS_KEY);
-            biasGrad.assign(dy.sum(1).reshape(biasGrad.shape()));
-            g.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGrad);
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray dy = channelsFirst(delta.castTo(dataType));
+            INDArray x = channelsFirst(input.castTo(dataType));
+            weightGrad.assign(dy.mmul(x.transpose()).reshape(weightGrad.shape()));
+            if (layerConf().hasBias()) {
+                INDArray biasGrad = gradientViews.get(ConvolutionParamInitializer.BIAS_KEY);
+                biasGrad.assign(dy.sum(1).reshape(biasGrad.shape()));
+                g.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGrad);
+            }
+            batchFirst(w.transpose().mmul(dy), eps);
         }
-        INDArray dx = weights2d(true, mgr).transpose().mmul(dy);
+        g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
         weightNoiseParams.clear();
-        INDArray eps = batchFirst(dx, input.shape(), ArrayType.ACTIVATION_GRAD, mgr);
         return new Pair<>(g, backpropDropOutIfPresent(eps));
     }
 }
