@@ -17,6 +17,8 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,7 +69,14 @@ public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
             SDVariable eps = sameDiff.placeHolder(EPSILON, dataType, -1, core.channels(), core.getHeight(),
                     core.getWidth());
             sameDiff.setLossVariables(outputVar.mul(eps).sum().rename(LOSS));
-            sameDiff.createGradFunction(names.toArray(new String[0]));
+            // M2.1 prints one "Added differentiated op" line per op to System.out while differentiating
+            PrintStream out = System.out;
+            System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+            try {
+                sameDiff.createGradFunction(names.toArray(new String[0]));
+            } finally {
+                System.setOut(out);
+            }
         }
     }
 

@@ -15,6 +15,7 @@ public final class TransCnnBlock {
     private final InvertedResidual conv;
     private final double dropPathRate;
 
+    /** @param attention the H-MHSA of the block, or null for an IRB-only block (ablation) */
     public TransCnnBlock(HMHSA attention, InvertedResidual conv, double dropPathRate) {
         Layers.requireRate(dropPathRate, "drop path rate");
         this.attention = attention;
@@ -24,15 +25,18 @@ public final class TransCnnBlock {
 
     /** Adds the block named {@code name}, reading {@code input}; returns {@code name}, its output vertex. */
     public String addTo(GraphBuilder g, String name, String input) {
-        String attn = attention.addTo(g, name + ".attn", input);
-        attn = Layers.dropPath(g, name + ".attn.drop_path", attn, dropPathRate);
-        String x = Layers.add(g, name + ".res1", input, attn);
+        String x = input;
+        if (attention != null) {
+            String attn = attention.addTo(g, name + ".attn", input);
+            attn = Layers.dropPath(g, name + ".attn.drop_path", attn, dropPathRate);
+            x = Layers.add(g, name + ".res1", input, attn);
+        }
         String c = conv.addTo(g, name + ".conv", x);
         c = Layers.dropPath(g, name + ".conv.drop_path", c, dropPathRate);
         return Layers.add(g, name, x, c);
     }
 
     public long parameters() {
-        return attention.parameters() + conv.parameters();
+        return (attention == null ? 0 : attention.parameters()) + conv.parameters();
     }
 }

@@ -135,7 +135,8 @@ public final class TransCNN {
             InvertedResidual irb = new InvertedResidual(c.dim(s), c.expansions()[s], c.kernelSizes()[s],
                     c.dropRate(), act);
             for (int i = 0; i < c.depths()[s]; i++) {
-                x = new TransCnnBlock(attn, irb, c.blockDropPathRate(block++)).addTo(g, "blocks." + s + "." + i, x);
+                x = new TransCnnBlock(c.attention() ? attn : null, irb, c.blockDropPathRate(block++))
+                        .addTo(g, "blocks." + s + "." + i, x);
             }
         }
         g.addLayer(POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), x);

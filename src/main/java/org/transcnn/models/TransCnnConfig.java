@@ -44,6 +44,7 @@ public final class TransCnnConfig {
     private final double dropPathRate;
     private final double headDropRate;
     private final Act activation;
+    private final boolean attention;
 
     private TransCnnConfig(Builder b) {
         this.dims = b.dims.clone();
@@ -61,6 +62,7 @@ public final class TransCnnConfig {
         this.dropPathRate = b.dropPathRate;
         this.headDropRate = b.headDropRate;
         this.activation = b.activation;
+        this.attention = b.attention;
         validate();
     }
 
@@ -170,6 +172,7 @@ public final class TransCnnConfig {
         b.dropPathRate = dropPathRate;
         b.headDropRate = headDropRate;
         b.activation = activation;
+        b.attention = attention;
         return b;
     }
 
@@ -258,6 +261,11 @@ public final class TransCnnConfig {
         return activation;
     }
 
+    /** False for the IRB-only ablation: blocks without H-MHSA. */
+    public boolean attention() {
+        return attention;
+    }
+
     @Override
     public String toString() {
         return "TransCnnConfig{dims=" + Arrays.toString(dims) + ", depths=" + Arrays.toString(depths)
@@ -265,7 +273,7 @@ public final class TransCnnConfig {
                 + ", gridSizes=" + Arrays.toString(gridSizes) + ", dsRatios=" + Arrays.toString(dsRatios)
                 + ", headDim=" + headDim + ", numClasses=" + numClasses + ", inChannels=" + inChannels
                 + ", input=" + height + "x" + width + ", dropRate=" + dropRate + ", dropPathRate=" + dropPathRate
-                + ", headDropRate=" + headDropRate + ", activation=" + activation + "}";
+                + ", headDropRate=" + headDropRate + ", activation=" + activation + ", attention=" + attention + "}";
     }
 
     /**
@@ -288,6 +296,7 @@ public final class TransCnnConfig {
         private double dropPathRate;
         private double headDropRate = 0.2;
         private Act activation = Act.SILU;
+        private boolean attention = true;
 
         private Builder() {
         }
@@ -373,6 +382,12 @@ public final class TransCnnConfig {
 
         public Builder activation(Act activation) {
             this.activation = activation;
+            return this;
+        }
+
+        /** False removes H-MHSA from every block (the paper's IRB-only ablation); true by default. */
+        public Builder attention(boolean attention) {
+            this.attention = attention;
             return this;
         }
 

@@ -11,8 +11,6 @@ import org.transcnn.Fixtures;
 import org.transcnn.data.Npy;
 import org.transcnn.models.Preset;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -26,20 +24,14 @@ class TransCnnCliTest {
     @TempDir
     Path dir;
 
-    record Result(int code, String out, String err) {
-    }
-
-    static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = TransCnnCli.run(args, new PrintWriter(out), new PrintWriter(err));
-        return new Result(code, out.toString(), err.toString());
+    static TransCnnCliAccess.Result run(String... args) {
+        return TransCnnCliAccess.run(args);
     }
 
     @ParameterizedTest
     @EnumSource(Preset.class)
     void summaryJsonHasTheExactParameterCount(Preset preset) throws Exception {
-        Result r = run("summary", "--preset", preset.name(), "--json");
+        TransCnnCliAccess.Result r = run("summary", "--preset", preset.name(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         assertEquals(preset.name(), json.get("preset").asText());
@@ -53,7 +45,8 @@ class TransCnnCliTest {
 
     @Test
     void summaryTextListsStagesAndTotal() {
-        Result r = run("summary", "--preset", "base", "--classes", "10", "--height", "128", "--width", "384");
+        TransCnnCliAccess.Result r = run("summary", "--preset", "base", "--classes", "10", "--height", "128",
+                "--width", "384");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("stage4") && r.out().contains("total"), r.out());
         assertTrue(r.out().contains("input 128x384 (HxW)"), r.out());
@@ -63,14 +56,14 @@ class TransCnnCliTest {
     void inferWritesTheOfficialOutputs() throws Exception {
         String f = "transcnn-mini-rect";
         Path out = dir.resolve("out");
-        Result r = run("infer", "--weights", Fixtures.file(f, "model.pth").toString(), "--input",
+        TransCnnCliAccess.Result r = run("infer", "--weights", Fixtures.file(f, "model.pth").toString(), "--input",
                 Fixtures.file(f, "input.npy").toString(), "--out", out.toString(), "--head-dim", "32");
         assertEquals(0, r.code(), r.err());
         assertClose(Npy.read(out.resolve("logits.npy")), Fixtures.npy(f, "eval_logits.npy"));
         for (int s = 1; s <= 4; s++) {
             assertClose(Npy.read(out.resolve("stage" + s + ".npy")), Fixtures.npy(f, "eval_stage" + s + ".npy"));
         }
-        Result again = run("infer", "--weights", Fixtures.file(f, "model.pth").toString(), "--input",
+        TransCnnCliAccess.Result again = run("infer", "--weights", Fixtures.file(f, "model.pth").toString(), "--input",
                 Fixtures.file(f, "input.npy").toString(), "--out", out.toString(), "--head-dim", "32");
         assertError(again, "logits.npy already exists");
     }
@@ -80,7 +73,7 @@ class TransCnnCliTest {
         assertTrue(Fixtures.scaledError(actual, reference) <= 1e-4);
     }
 
-    static void assertError(Result r, String message) {
+    static void assertError(TransCnnCliAccess.Result r, String message) {
         assertTrue(r.code() != 0, "exit code");
         assertTrue(r.err().contains(message), r.err());
         assertEquals(1, r.err().strip().lines().count(), "one line on stderr: " + r.err());

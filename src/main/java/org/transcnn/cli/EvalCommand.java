@@ -1,0 +1,50 @@
+package org.transcnn.cli;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.transcnn.data.FashionMnist;
+import org.transcnn.train.Evaluation;
+import org.transcnn.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code transcnn eval}: test accuracy and confusion matrix of a saved model on Fashion-MNIST. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Score a model saved by 'train' on the Fashion-MNIST test set.")
+final class EvalCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "model file written by train (OUT/model.zip)")
+    Path model;
+
+    @Option(names = "--data", description = "directory with the Fashion-MNIST .gz files (default ${DEFAULT-VALUE}; "
+            + "the embedded sample when absent)")
+    Path data = FashionMnist.DEFAULT_DIR;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(model)) {
+            throw new IllegalArgumentException("model file " + model + " does not exist");
+        }
+        ComputationGraph net;
+        try {
+            net = ModelSerializer.restoreComputationGraph(model.toFile(), false);
+        } catch (Exception e) {
+            throw new IllegalArgumentException(model + " is not a model saved by 'transcnn train': " + e.getMessage(),
+                    e);
+        }
+        FashionMnist set = FashionMnist.present(data) ? FashionMnist.load(data) : FashionMnist.sample();
+        Evaluation e = Evaluation.of(net, set.test(), Trainer.INPUT_SIZE, 250);
+        spec.commandLine().getOut().printf("test accuracy %.4f on %,d images (%s)%n%s", e.accuracy(), e.count(),
+                set.source(), e.confusionTable(FashionMnist.CLASSES));
+        return 0;
+    }
+}

@@ -1,0 +1,64 @@
+package org.transcnn.data;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017; MIT licence): 60,000 training and 10,000 test images, 28x28
+ * grayscale, 10 classes. Read from the four standard IDX {@code .gz} files in a directory (Debian's
+ * {@code dataset-fashion-mnist} installs them in {@link #DEFAULT_DIR}), or from the sample embedded in this library
+ * (the first 3,000 training and 1,000 test images) when none is found.
+ */
+public record FashionMnist(ImageDataset train, ImageDataset test, String source) {
+
+    public static final Path DEFAULT_DIR = Path.of("/usr/share/datasets/fashion-mnist");
+    public static final List<String> CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+    static final String TRAIN_IMAGES = "train-images-idx3-ubyte.gz";
+    static final String TRAIN_LABELS = "train-labels-idx1-ubyte.gz";
+    static final String TEST_IMAGES = "t10k-images-idx3-ubyte.gz";
+    static final String TEST_LABELS = "t10k-labels-idx1-ubyte.gz";
+    static final String SAMPLE = "/org/transcnn/data/fashion-mnist-sample/";
+
+    /** True when {@code dir} holds the four files. */
+    public static boolean present(Path dir) {
+        return List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS).stream()
+                .allMatch(f -> Files.isRegularFile(dir.resolve(f)));
+    }
+
+    /** Loads the four files from {@code dir}. */
+    public static FashionMnist load(Path dir) throws IOException {
+        return new FashionMnist(
+                ImageDataset.loadIdx(dir.resolve(TRAIN_IMAGES), dir.resolve(TRAIN_LABELS), CLASSES.size()),
+                ImageDataset.loadIdx(dir.resolve(TEST_IMAGES), dir.resolve(TEST_LABELS), CLASSES.size()),
+                dir.toString());
+    }
+
+    /** The embedded sample (3,000 training and 1,000 test images of the original sets). */
+    public static FashionMnist sample() {
+        try {
+            Path dir = Files.createTempDirectory("fashion-mnist-sample");
+            for (String f : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
+                try (InputStream in = FashionMnist.class.getResourceAsStream(SAMPLE + f)) {
+                    if (in == null) {
+                        throw new IOException("embedded Fashion-MNIST sample is missing " + f);
+                    }
+                    Files.copy(in, dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            FashionMnist s = load(dir);
+            for (String f : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
+                Files.delete(dir.resolve(f));
+            }
+            Files.delete(dir);
+            return new FashionMnist(s.train(), s.test(), "embedded sample");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package org.transcnn.train;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.data.ImageDataset;
+
+import java.util.Random;
+
+/**
+ * Mini-batches of a grayscale {@link ImageDataset} for a model taking {@code size x size} inputs: each image is placed
+ * on a zero canvas (centred for evaluation; at a random offset and randomly mirrored for training), normalised with
+ * the dataset mean and standard deviation, and paired with one-hot labels (optionally smoothed).
+ */
+public final class Batches {
+
+    /** Fashion-MNIST pixel mean and standard deviation (of x / 255 over the training set). */
+    public static final double MEAN = 0.2860;
+    public static final double STD = 0.3530;
+
+    private final ImageDataset data;
+    private final int size;
+
+    public Batches(ImageDataset data, int size) {
+        if (size < data.rows() || size < data.cols()) {
+            throw new IllegalArgumentException("canvas " + size + " is smaller than the images " + data.rows() + "x"
+                    + data.cols());
+        }
+        this.data = data;
+        this.size = size;
+    }
+
+    /** The order of one training epoch: a permutation of all images, fixed by (seed, epoch). */
+    public int[] order(long seed, int epoch) {
+        int[] idx = new int[data.count()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        Random r = new Random(seed * 1_000_003L + epoch);
+        for (int i = idx.length - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        return idx;
+    }
+
+    /**
+     * The batch of images {@code idx[from..to)}. With {@code augment} non-null, each image is shifted and mirrored
+     * at random; {@code smoothing} spreads that much label mass over all classes.
+     */
+    public MultiDataSet batch(int[] idx, int from, int to, Random augment, double smoothing) {
+        int n = to - from;
+        int rows = data.rows();
+        int cols = data.cols();
+        int classes = data.classes();
+        float[] x = new float[n * size * size];
+        float[] y = new float[n * classes];
+        float zero = (float) (-MEAN / STD);
+        java.util.Arrays.fill(x, zero);
+        int centre = (size - rows) / 2;
+        int centreC = (size - cols) / 2;
+        for (int b = 0; b < n; b++) {
+            int i = idx[from + b];
+            int dr = augment == null ? centre : augment.nextInt(size - rows + 1);
+            int dc = augment == null ? centreC : augment.nextInt(size - cols + 1);
+            boolean flip = augment != null && augment.nextBoolean();
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    int src = flip ? cols - 1 - c : c;
+                    x[(b * size + r + dr) * size + c + dc] = (float) ((data.pixel(i, r, src) / 255.0 - MEAN) / STD);
+                }
+            }
+            for (int k = 0; k < classes; k++) {
+                y[b * classes + k] = (float) (smoothing / classes);
+            }
+            y[b * classes + data.label(i)] += (float) (1 - smoothing);
+        }
+        INDArray features = Nd4j.create(x, new long[] {n, 1, size, size}, 'c');
+        INDArray labels = Nd4j.create(y, new long[] {n, classes}, 'c');
+        return new MultiDataSet(features.castTo(DataType.FLOAT), labels);
+    }
+
+    public ImageDataset data() {
+        return data;
+    }
+}

@@ -1,0 +1,300 @@
+package org.transcnn.train;
+
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.util.ModelSerializer;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.SerializationFeature;
+import org.transcnn.data.FashionMnist;
+import org.transcnn.models.TransCNN;
+import org.transcnn.models.TransCnnConfig;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Trains and evaluates TransCNN on Fashion-MNIST: Adam with decoupled weight decay, linear warm-up and cosine decay
+ * of the learning rate, random shifts and mirroring, label smoothing; the test set is scored after every epoch.
+ * After each epoch the model (with updater state) is saved to {@code OUT/model.zip} and the run state to
+ * {@code OUT/state.json}, both replaced atomically, so {@code --resume} continues an interrupted run to the same
+ * result as an uninterrupted one. {@code OUT/metrics.json} and the curves {@code OUT/curves.png} are rewritten after
+ * every epoch.
+ */
+public final class Trainer {
+
+    /** Side of the square model input: the 28x28 images sit on a 32x32 canvas (32 = the network's stride). */
+    public static final int INPUT_SIZE = 32;
+    public static final String MODEL_FILE = "model.zip";
+    public static final String STATE_FILE = "state.json";
+    public static final String METRICS_FILE = "metrics.json";
+    public static final String CHART_FILE = "curves.png";
+
+    /** Settings of a run; {@link #defaults()} is the configuration the README reports. */
+    public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
+                          int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
+                          int width, int trainLimit) {
+
+        public static Options defaults() {
+            return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 3, 128, 2e-3, 0.05, 1, 0.1,
+                    42, false, false, 16, 0);
+        }
+    }
+
+    /** One epoch's numbers. */
+    public record Epoch(int epoch, double trainLoss, double trainAccuracy, double testAccuracy,
+                        double imagesPerSecond, double seconds, long rssMb) {
+    }
+
+    private final Options o;
+    private final PrintStream log;
+
+    public Trainer(Options options, PrintStream log) {
+        if (options.epochs() < 1 || options.batchSize() < 1 || !(options.learningRate() > 0)
+                || options.weightDecay() < 0 || options.warmupEpochs() < 0 || options.labelSmoothing() < 0
+                || options.labelSmoothing() >= 1 || options.width() < 1 || options.trainLimit() < 0) {
+            throw new IllegalArgumentException("invalid training options: " + options);
+        }
+        this.o = options;
+        this.log = log;
+    }
+
+    /** The TransCNN configuration used for 32x32 Fashion-MNIST inputs, with or without H-MHSA. */
+    public static TransCnnConfig fashionConfig(int width, boolean attention) {
+        return TransCnnConfig.builder()
+                .dims(width, 2 * width, 4 * width, 8 * width)
+                .depths(1, 1, 2, 1)
+                .expansions(4, 4, 4, 4)
+                .headDim(width)
+                .gridSizes(4, 2, 2, 1)
+                .dsRatios(2, 2, 1, 1)
+                .numClasses(FashionMnist.CLASSES.size())
+                .inChannels(1)
+                .inputSize(INPUT_SIZE, INPUT_SIZE)
+                .headDropRate(0.1)
+                .attention(attention)
+                .build();
+    }
+
+    private FashionMnist dataset() throws IOException {
+        if (FashionMnist.present(o.data())) {
+            return FashionMnist.load(o.data());
+        }
+        log.println("transcnn: no Fashion-MNIST in " + o.data() + "; using the embedded sample (3,000 training and "
+                + "1,000 test images)");
+        return FashionMnist.sample();
+    }
+
+    /** Runs (or resumes) the training; returns the per-epoch numbers. */
+    public List<Epoch> run() throws IOException {
+        return run(Integer.MAX_VALUE);
+    }
+
+    /** Runs at most {@code maxEpochs} epochs of this run (tests use it to interrupt a run after a checkpoint). */
+    List<Epoch> run(int maxEpochs) throws IOException {
+        Files.createDirectories(o.out());
+        if (!Files.isWritable(o.out())) {
+            throw new IOException("output directory " + o.out() + " is not writable");
+        }
+        Path modelFile = o.out().resolve(MODEL_FILE);
+        Path stateFile = o.out().resolve(STATE_FILE);
+        if (!o.resume() && (Files.exists(modelFile) || Files.exists(stateFile))) {
+            throw new IOException(o.out() + " already holds a run (" + MODEL_FILE + "); pass --resume to continue it "
+                    + "or choose another --out");
+        }
+        FashionMnist data = dataset();
+        Batches train = new Batches(data.train(), INPUT_SIZE);
+        int trainCount = o.trainLimit() > 0 ? Math.min(o.trainLimit(), data.train().count()) : data.train().count();
+        int steps = (trainCount + o.batchSize() - 1) / o.batchSize();
+        List<Epoch> history = new ArrayList<>();
+        ComputationGraph net;
+        double priorSeconds = 0;
+        if (o.resume()) {
+            if (!Files.exists(modelFile) || !Files.exists(stateFile)) {
+                throw new IOException("--resume: " + o.out() + " has no " + MODEL_FILE + " and " + STATE_FILE);
+            }
+            net = ModelSerializer.restoreComputationGraph(modelFile.toFile(), true);
+            State state = new ObjectMapper().readValue(stateFile.toFile(), State.class);
+            history.addAll(state.history);
+            priorSeconds = state.wallSeconds;
+            log.printf("resuming %s after epoch %d%n", o.out(), history.size());
+        } else {
+            net = TransCNN.builder(fashionConfig(o.width(), !o.ablation()))
+                    .seed(o.seed())
+                    .updater(new Adam(new WarmupCosine(o.learningRate(), Math.min(o.warmupEpochs(), o.epochs() - 1) * steps,
+                            o.epochs() * steps, 0.01)))
+                    .weightDecay(o.weightDecay())
+                    .build()
+                    .init();
+        }
+        Nd4j.getMemoryManager().togglePeriodicGc(true);
+        Nd4j.getMemoryManager().setAutoGcWindow(2000);
+        log.printf("TransCNN%s on Fashion-MNIST (%s): %,d training and %,d test images, %d epochs, batch %d%n",
+                o.ablation() ? " IRB-only ablation" : "", data.source(), trainCount, data.test().count(), o.epochs(),
+                o.batchSize());
+        AccuracyListener accuracy = new AccuracyListener();
+        net.setListeners(accuracy);
+        long start = System.nanoTime();
+        int stop = (int) Math.min(o.epochs(), (long) history.size() + maxEpochs);
+        for (int epoch = history.size(); epoch < stop; epoch++) {
+            Nd4j.getRandom().setSeed(o.seed() * 7919L + epoch);
+            Random augment = new Random(o.seed() * 31L + epoch);
+            int[] order = train.order(o.seed(), epoch);
+            double lossSum = 0;
+            accuracy.correct = 0;
+            long seen = 0;
+            long epochStart = System.nanoTime();
+            try (ProgressBar bar = new ProgressBarBuilder()
+                    .setTaskName(String.format("epoch %d/%d", epoch + 1, o.epochs()))
+                    .setInitialMax(steps)
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setConsumer(new ConsoleProgressBarConsumer(log, 120))
+                    .setUpdateIntervalMillis(1000)
+                    .showSpeed()
+                    .build()) {
+                for (int step = 0; step < steps; step++) {
+                    int from = step * o.batchSize();
+                    int to = Math.min(trainCount, from + o.batchSize());
+                    MultiDataSet batch = train.batch(order, from, to, augment, o.labelSmoothing());
+                    accuracy.labels = batch.getLabels(0);
+                    net.fit(batch);
+                    int n = to - from;
+                    lossSum += (net.score() - net.calcRegularizationScore(true)) * n;
+                    seen += n;
+                    double secs = (System.nanoTime() - epochStart) / 1e9;
+                    bar.step();
+                    bar.setExtraMessage(String.format(" loss %.3f acc %.3f %.0f img/s", lossSum / seen,
+                            (double) accuracy.correct / seen, seen / secs));
+                }
+            }
+            double seconds = (System.nanoTime() - epochStart) / 1e9;
+            Evaluation test = Evaluation.of(net, data.test(), INPUT_SIZE, 250);
+            Epoch e = new Epoch(epoch + 1, lossSum / seen, (double) accuracy.correct / seen, test.accuracy(), seen / seconds,
+                    seconds, rssMb());
+            history.add(e);
+            log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
+                    e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
+            double wall = priorSeconds + (System.nanoTime() - start) / 1e9;
+            Checkpoints.atomicWrite(modelFile, f -> ModelSerializer.writeModel(net, f.toFile(), true));
+            State state = new State();
+            state.history = new ArrayList<>(history);
+            state.wallSeconds = wall;
+            writeJson(stateFile, state);
+            boolean last = epoch == o.epochs() - 1;
+            Evaluation finalEval = last ? test : null;
+            writeMetrics(history, wall, finalEval);
+            writeChart(history);
+            if (last) {
+                log.printf("test accuracy %.4f after %d epochs, %s%n", test.accuracy(), o.epochs(),
+                        Duration.ofSeconds((long) wall).toString().substring(2).toLowerCase());
+                log.print(test.confusionTable(FashionMnist.CLASSES));
+            }
+        }
+        return history;
+    }
+
+    /** Counts correct predictions of the training forward passes, from the logits DL4J hands to listeners. */
+    static final class AccuracyListener extends BaseTrainingListener {
+        INDArray labels;
+        long correct;
+
+        @Override
+        public void onForwardPass(Model model, Map<String, INDArray> activations) {
+            INDArray logits = activations.get(TransCNN.LOGITS);
+            if (logits != null && labels != null) {
+                correct += logits.argMax(1).eq(labels.argMax(1)).castTo(DataType.INT).sumNumber().longValue();
+            }
+        }
+    }
+
+    /** Resident set size of this process in MB (Linux /proc), or -1 where unknown. */
+    static long rssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** Serialisable run state stored next to the checkpoint. */
+    public static final class State {
+        public List<Epoch> history = new ArrayList<>();
+        public double wallSeconds;
+    }
+
+    private void writeJson(Path file, Object value) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        Checkpoints.atomicWrite(file, f -> mapper.writeValue(f.toFile(), value));
+    }
+
+    private void writeMetrics(List<Epoch> history, double wall, Evaluation finalEval) throws IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Epoch lastEpoch = history.get(history.size() - 1);
+        m.put("test_accuracy", lastEpoch.testAccuracy());
+        m.put("wall_seconds", wall);
+        m.put("model", o.ablation() ? "TransCNN IRB-only ablation" : "TransCNN");
+        m.put("width", o.width());
+        m.put("batch_size", o.batchSize());
+        m.put("seed", o.seed());
+        List<Map<String, Object>> epochs = new ArrayList<>();
+        for (Epoch e : history) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("epoch", e.epoch());
+            row.put("train_loss", e.trainLoss());
+            row.put("train_accuracy", e.trainAccuracy());
+            row.put("test_accuracy", e.testAccuracy());
+            row.put("images_per_second", e.imagesPerSecond());
+            row.put("seconds", e.seconds());
+            row.put("rss_mb", e.rssMb());
+            epochs.add(row);
+        }
+        m.put("epochs", epochs);
+        if (finalEval != null) {
+            m.put("confusion_matrix", finalEval.confusion());
+            m.put("classes", FashionMnist.CLASSES);
+        }
+        writeJson(o.out().resolve(METRICS_FILE), m);
+    }
+
+    private void writeChart(List<Epoch> history) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        double[] x = history.stream().mapToDouble(Epoch::epoch).toArray();
+        XYChart loss = new XYChartBuilder().width(560).height(400).title("Training loss").xAxisTitle("epoch")
+                .yAxisTitle("loss").build();
+        loss.addSeries("train", x, history.stream().mapToDouble(Epoch::trainLoss).toArray());
+        XYChart acc = new XYChartBuilder().width(560).height(400).title("Accuracy").xAxisTitle("epoch")
+                .yAxisTitle("accuracy").build();
+        acc.addSeries("train", x, history.stream().mapToDouble(Epoch::trainAccuracy).toArray());
+        acc.addSeries("test", x, history.stream().mapToDouble(Epoch::testAccuracy).toArray());
+        Checkpoints.atomicWrite(o.out().resolve(CHART_FILE), f -> {
+            String base = f.toString().substring(0, f.toString().length() - ".tmp".length()) + ".part";
+            BitmapEncoder.saveBitmap(List.of(loss, acc), 1, 2, base, BitmapEncoder.BitmapFormat.PNG);
+            Files.move(Path.of(base + ".png"), f);
+        });
+    }
+}

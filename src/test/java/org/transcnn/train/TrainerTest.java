@@ -1,0 +1,101 @@
+package org.transcnn.train;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.transcnn.cli.TransCnnCliAccess;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Training on the embedded Fashion-MNIST sample: learning, checkpoints, resume, crash safety, errors. */
+class TrainerTest {
+
+    @TempDir
+    Path dir;
+
+    static Trainer.Options options(Path out, boolean resume) {
+        Trainer.Options d = Trainer.Options.defaults();
+        return new Trainer.Options(Path.of("/nonexistent/fashion-mnist"), out, 2, 32, d.learningRate(),
+                d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0);
+    }
+
+    static PrintStream quiet() {
+        return new PrintStream(new ByteArrayOutputStream());
+    }
+
+    @Test
+    void twoEpochsLearnAndResumeEqualsUninterrupted() throws Exception {
+        Path full = dir.resolve("full");
+        List<Trainer.Epoch> h = new Trainer(options(full, false), quiet()).run();
+        assertEquals(2, h.size());
+        assertTrue(h.get(1).trainLoss() < h.get(0).trainLoss(), "loss falls: " + h);
+        assertTrue(h.get(1).testAccuracy() > 0.3, "test accuracy well above chance (0.1): " + h);
+        for (String f : List.of(Trainer.MODEL_FILE, Trainer.STATE_FILE, Trainer.METRICS_FILE, Trainer.CHART_FILE)) {
+            assertTrue(Files.size(full.resolve(f)) > 0, f);
+        }
+        JsonNode m = new ObjectMapper().readTree(full.resolve(Trainer.METRICS_FILE).toFile());
+        assertEquals(h.get(1).testAccuracy(), m.get("test_accuracy").asDouble(), 1e-12);
+        assertTrue(m.get("wall_seconds").asDouble() > 0);
+        assertEquals(2, m.get("epochs").size());
+        for (String k : List.of("train_loss", "train_accuracy", "test_accuracy", "images_per_second", "rss_mb")) {
+            assertTrue(m.get("epochs").get(1).has(k), k);
+        }
+        byte[] png = Files.readAllBytes(full.resolve(Trainer.CHART_FILE));
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(png, 4));
+
+        Path split = dir.resolve("split");
+        new Trainer(options(split, false), quiet()).run(1);
+        assertEquals(1, new ObjectMapper().readTree(split.resolve(Trainer.STATE_FILE).toFile()).get("history").size());
+        List<Trainer.Epoch> resumed = new Trainer(options(split, true), quiet()).run();
+        assertEquals(2, resumed.size());
+        ComputationGraph a = ModelSerializer.restoreComputationGraph(full.resolve(Trainer.MODEL_FILE).toFile(), true);
+        ComputationGraph b = ModelSerializer.restoreComputationGraph(split.resolve(Trainer.MODEL_FILE).toFile(), true);
+        assertEquals(0.0, a.params().sub(b.params()).amaxNumber().doubleValue(), 1e-5, "same parameters");
+        assertEquals(h.get(1).testAccuracy(), resumed.get(1).testAccuracy(), 0.002);
+        assertEquals(h.get(1).trainLoss(), resumed.get(1).trainLoss(), 1e-4);
+    }
+
+    @Test
+    void aFailedSaveLeavesThePreviousCheckpointIntact() throws IOException {
+        Path target = Files.writeString(dir.resolve("model.zip"), "previous checkpoint");
+        assertThrows(IOException.class, () -> Checkpoints.atomicWrite(target, f -> {
+            Files.writeString(f, "half of a new chec");
+            throw new IOException("disk full");
+        }));
+        assertEquals("previous checkpoint", Files.readString(target));
+        assertEquals(List.of(target), Files.list(dir).toList(), "no temporary file left behind");
+    }
+
+    @Test
+    void refusesToOverwriteAnotherRun() throws IOException {
+        Path out = dir.resolve("busy");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve(Trainer.MODEL_FILE), "user's model");
+        IOException e = assertThrows(IOException.class, () -> new Trainer(options(out, false), quiet()).run());
+        assertTrue(e.getMessage().contains("already holds a run"), e.getMessage());
+        assertEquals("user's model", Files.readString(out.resolve(Trainer.MODEL_FILE)));
+    }
+
+    @Test
+    void unwritableOutputAndMissingModelGiveClearErrors() throws IOException {
+        Path file = Files.writeString(dir.resolve("plain-file"), "x");
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run("train", "--out", file.resolve("sub").toString(),
+                "--epochs", "1");
+        assertTrue(r.code() != 0 && r.err().startsWith("transcnn: "), r.err());
+        TransCnnCliAccess.Result m = TransCnnCliAccess.run("eval", "--model", dir.resolve("none.zip").toString());
+        assertTrue(m.code() != 0 && m.err().contains("none.zip does not exist"), m.err());
+    }
+}
