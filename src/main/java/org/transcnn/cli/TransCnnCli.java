@@ -11,7 +11,8 @@ import java.io.PrintWriter;
  */
 @Command(name = "transcnn", mixinStandardHelpOptions = true, version = "transcnn 0.1.0",
         description = "TransCNN (Transformer in Convolutional Neural Networks) on DeepLearning4J.",
-        subcommands = {SummaryCommand.class, InferCommand.class, TrainCommand.class, EvalCommand.class})
+        subcommands = {SummaryCommand.class, InferCommand.class, TrainCommand.class, EvalCommand.class,
+                BenchmarkCommand.class})
 public final class TransCnnCli implements Runnable {
 
     @CommandLine.Spec
@@ -19,7 +20,7 @@ public final class TransCnnCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: summary, infer, train or eval");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: summary, infer, train, eval or benchmark");
     }
 
     /** Runs the command line and returns its exit code. */

@@ -83,7 +83,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         double[] x = Buffers.read(input.castTo(dataType));
         double[] dy = Buffers.read(delta);
         double[] dx = new double[x.length];
-        backwardInput(dy, channelMajorWeights(w), dx, b, c, h, wd, kh, kw);
+        forward(dy, rotated(channelMajorWeights(w), c, kh, kw), dx, b, c, h, wd, kh, kw);
         double[] dw = new double[c * kh * kw];
         backwardWeights(dy, x, dw, b, c, h, wd, kh, kw);
         double[] dwDl4j = new double[dw.length];
@@ -131,34 +131,16 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         });
     }
 
-    /** dx[b,c] = full convolution of dy[b,c] with w[c] (the transpose of {@link #forward}). */
-    static void backwardInput(double[] dy, double[] w, double[] dx, int b, int c, int h, int wd, int kh, int kw) {
-        int ph = (kh - 1) / 2;
-        int pw = (kw - 1) / 2;
-        int plane = h * wd;
-        IntStream.range(0, b * c).parallel().forEach(bc -> {
-            int base = bc * plane;
-            int wb = (bc % c) * kh * kw;
-            for (int row = 0; row < h; row++) {
-                int out = base + row * wd;
-                for (int i = 0; i < kh; i++) {
-                    int src = row - i + ph;
-                    if (src < 0 || src >= h) {
-                        continue;
-                    }
-                    int in = base + src * wd;
-                    for (int j = 0; j < kw; j++) {
-                        double wt = w[wb + i * kw + j];
-                        int off = pw - j;
-                        int lo = Math.max(0, -off);
-                        int hi = Math.min(wd, wd - off);
-                        for (int col = lo; col < hi; col++) {
-                            dx[out + col] += wt * dy[in + col + off];
-                        }
-                    }
-                }
+    /** Each channel's kernel rotated by 180 degrees: correlating with it is the transpose of {@link #forward}. */
+    static double[] rotated(double[] w, int c, int kh, int kw) {
+        double[] out = new double[w.length];
+        int k = kh * kw;
+        for (int ch = 0; ch < c; ch++) {
+            for (int t = 0; t < k; t++) {
+                out[ch * k + t] = w[ch * k + k - 1 - t];
             }
-        });
+        }
+        return out;
     }
 
     /** dw[c, i, j] = sum over b, rows, cols of dy[b,c] times x[b,c] shifted by tap (i, j). */

@@ -11,6 +11,13 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.deeplearning4j.nn.api.ParamInitializer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.optimize.api.TrainingListener;
+
+import java.util.Collection;
 
 /**
  * The built-in DL4J layers TransCNN is made of, configured as PyTorch computes them (NCHW, symmetric padding,
@@ -81,6 +88,18 @@ final class Layers {
         }
         g.addLayer(name, new DropoutLayer.Builder(new DropPath(rate)).build(), input);
         return name;
+    }
+
+    /** Wires a runtime layer of one of this package's layer configurations, as DL4J's own configurations do. */
+    static <L extends BaseLayer<?>> L instantiate(L layer, NeuralNetConfiguration conf,
+            Collection<TrainingListener> listeners, int index, INDArray paramsView, boolean initializeParams,
+            ParamInitializer initializer) {
+        layer.setListeners(listeners);
+        layer.setIndex(index);
+        layer.setParamsViewArray(paramsView);
+        layer.setParamTable(initializer.init(conf, paramsView, initializeParams));
+        layer.setConf(conf);
+        return layer;
     }
 
     static void requirePositive(int value, String what) {

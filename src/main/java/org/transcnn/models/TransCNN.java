@@ -57,6 +57,11 @@ public final class TransCNN {
     private final double weightDecay;
     private final DataType dataType;
     private final WorkspaceMode workspaceMode;
+    private final int[] outIndices;
+
+    /** One output of a features-only network: stage (1..4), vertex name, channels and total stride. */
+    public record FeatureInfo(int stage, String vertex, int channels, int reduction) {
+    }
 
     private TransCNN(Builder b) {
         this.config = b.config.build();
@@ -66,6 +71,18 @@ public final class TransCNN {
         this.weightDecay = b.weightDecay;
         this.dataType = b.dataType;
         this.workspaceMode = b.workspaceMode;
+        this.outIndices = b.outIndices == null ? null : b.outIndices.clone();
+        if (outIndices != null) {
+            if (outIndices.length == 0) {
+                throw new IllegalArgumentException("featuresOnly needs at least one stage index (0..3)");
+            }
+            for (int i = 0; i < outIndices.length; i++) {
+                if (outIndices[i] < 0 || outIndices[i] > 3 || (i > 0 && outIndices[i] <= outIndices[i - 1])) {
+                    throw new IllegalArgumentException("featuresOnly stage indices must be ascending, distinct and in "
+                            + "0..3 (stride 4, 8, 16, 32), got " + java.util.Arrays.toString(outIndices));
+                }
+            }
+        }
         if (updater == null || weightInit == null || dataType == null || workspaceMode == null) {
             throw new IllegalArgumentException("updater, weightInit, dataType and workspaceMode must not be null");
         }
@@ -101,6 +118,19 @@ public final class TransCNN {
         return "blocks." + (stage - 1) + "." + (config.depths()[stage - 1] - 1);
     }
 
+    /**
+     * The outputs of a features-only network (see {@link Builder#featuresOnly}), in output order; for a classifier,
+     * the four stage outputs it computes on the way (not network outputs).
+     */
+    public java.util.List<FeatureInfo> featureInfo() {
+        int[] stages = outIndices == null ? new int[] {0, 1, 2, 3} : outIndices;
+        java.util.List<FeatureInfo> out = new java.util.ArrayList<>();
+        for (int s : stages) {
+            out.add(new FeatureInfo(s + 1, stageOutput(s + 1), config.dim(s), 4 << s));
+        }
+        return out;
+    }
+
     /** The graph configuration (no parameters allocated). */
     public ComputationGraphConfiguration graphConfiguration() {
         TransCnnConfig c = config;
@@ -120,7 +150,8 @@ public final class TransCNN {
         g.addVertex(INPUT_CHECK, new InputCheckVertex(c.inChannels(), c.height(), c.width()), INPUT);
         String x = new Stem(c.inChannels(), c.dim(0), act).addTo(g, STEM, INPUT_CHECK);
         int block = 0;
-        for (int s = 0; s < 4; s++) {
+        int lastStage = outIndices == null ? 3 : outIndices[outIndices.length - 1];
+        for (int s = 0; s <= lastStage; s++) {
             if (s > 0) {
                 x = new TwoBranchDownsample(c.dim(s - 1), c.dim(s), act).addTo(g, "ds" + (s + 1), x);
             }
@@ -138,6 +169,11 @@ public final class TransCNN {
                 x = new TransCnnBlock(c.attention() ? attn : null, irb, c.blockDropPathRate(block++))
                         .addTo(g, "blocks." + s + "." + i, x);
             }
+        }
+        if (outIndices != null) {
+            g.setOutputs(featureInfo().stream().map(FeatureInfo::vertex).toArray(String[]::new));
+            g.allowNoOutput(true).validateOutputLayerConfig(false);
+            return g.build();
         }
         g.addLayer(POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), x);
         if (c.numClasses() == 0) {
@@ -174,6 +210,7 @@ public final class TransCNN {
         private double weightDecay;
         private DataType dataType = DataType.FLOAT;
         private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
+        private int[] outIndices;
 
         private Builder(TransCnnConfig.Builder config) {
             this.config = config;
@@ -267,6 +304,15 @@ public final class TransCNN {
 
         public Builder workspaceMode(WorkspaceMode workspaceMode) {
             this.workspaceMode = workspaceMode;
+            return this;
+        }
+
+        /**
+         * A backbone without pooling and head whose outputs are the given stages (0-based, ascending: 0 = stride 4
+         * ... 3 = stride 32), as timm's {@code features_only} / {@code out_indices}; later stages are not built.
+         */
+        public Builder featuresOnly(int... outIndices) {
+            this.outIndices = outIndices.clone();
             return this;
         }
 
