@@ -1,6 +1,5 @@
 package org.transcnn.layers;
 
-import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
@@ -72,18 +71,20 @@ public class GlobalAttentionCore extends AttentionCore {
         long tokens = (long) height * width;
         long kvTokens = (long) kvHeight * kvWidth;
         SDVariable q;
-        SDVariable kv;
+        SDVariable k;
+        SDVariable v;
         if (fusedQkv) {
-            // [B, 3, n, d, T] -> [3, B, n, T, d]
-            SDVariable x = in.get("qkv").reshape(-1, 3, n, d, tokens).permute(1, 0, 2, 4, 3);
-            q = x.get(SDIndex.point(0));
-            kv = x.get(SDIndex.interval(1, 3));
+            // [B, 3, n, d, T] -> [3, B, n, T, d] -> q, k, v: [B, n, T, d]
+            SDVariable[] qkv = sd.unstack(in.get("qkv").reshape(-1, 3, n, d, tokens).permute(1, 0, 2, 4, 3), 0, 3);
+            q = qkv[0];
+            k = qkv[1];
+            v = qkv[2];
         } else {
             q = in.get("q").reshape(-1, n, d, tokens).permute(0, 1, 3, 2);
-            kv = in.get("kv").reshape(-1, 2, n, d, kvTokens).permute(1, 0, 2, 4, 3);
+            SDVariable[] kv = sd.unstack(in.get("kv").reshape(-1, 2, n, d, kvTokens).permute(1, 0, 2, 4, 3), 0, 2);
+            k = kv[0];
+            v = kv[1];
         }
-        SDVariable k = kv.get(SDIndex.point(0));
-        SDVariable v = kv.get(SDIndex.point(1));
         SDVariable attn = sd.nn().softmax(sd.mmul(q.mul(1.0 / Math.sqrt(d)), k, false, true, false), 3);
         // [B, n, T, d] -> [B, n, d, T] -> [B, C, H, W]
         return sd.mmul(attn, v).permute(0, 1, 3, 2).reshape(-1, (long) n * d, height, width);

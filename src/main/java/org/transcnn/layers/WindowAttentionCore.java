@@ -1,6 +1,5 @@
 package org.transcnn.layers;
 
-import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
@@ -57,12 +56,12 @@ public class WindowAttentionCore extends AttentionCore {
         int n = heads;
         int d = headDim;
         // [B, 3, n, d, rows, u, cols, v] -> [3, B, rows, cols, n, u, v, d] -> [3, B*rows*cols*n, G*G, d]
-        SDVariable x = in.get("qkv").reshape(-1, 3, n, d, rows, g, cols, g)
+        SDVariable[] qkv = sd.unstack(in.get("qkv").reshape(-1, 3, n, d, rows, g, cols, g)
                 .permute(1, 0, 4, 6, 2, 5, 7, 3)
-                .reshape(3, -1, (long) g * g, d);
-        SDVariable q = x.get(SDIndex.point(0)).mul(1.0 / Math.sqrt(d));
-        SDVariable k = x.get(SDIndex.point(1));
-        SDVariable v = x.get(SDIndex.point(2));
+                .reshape(3, -1, (long) g * g, d), 0, 3);
+        SDVariable q = qkv[0].mul(1.0 / Math.sqrt(d));
+        SDVariable k = qkv[1];
+        SDVariable v = qkv[2];
         SDVariable attn = sd.nn().softmax(sd.mmul(q, k, false, true, false), 2);
         // [B*rows*cols*n, G*G, d] -> [B, rows, cols, n, u, v, d] -> [B, n, d, rows, u, cols, v]
         return sd.mmul(attn, v).reshape(-1, rows, cols, n, g, g, d)

@@ -138,21 +138,38 @@ class BlockGradientTest {
         assertTrue(ok, "drop path gradient check failed");
     }
 
+    /** The attention cores alone (no BatchNorm), also at batch size 1. */
+    static Stream<Arguments> cores() {
+        return blocks().filter(a -> a.get()[0].toString().contains("core"));
+    }
+
+    @ParameterizedTest(name = "{0}, batch 1")
+    @MethodSource("cores")
+    void coresAtBatchSizeOne(String name, int inC, int h, int w, int outC,
+            BiFunction<GraphBuilder, String, String> block) {
+        check(name, 1, inC, h, w, outC, block);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("blocks")
     void gradientsAreCorrectAfterAnEarlierBackwardPass(String name, int inC, int h, int w, int outC,
+            BiFunction<GraphBuilder, String, String> block) {
+        check(name, 2, inC, h, w, outC, block);
+    }
+
+    private static void check(String name, int batch, int inC, int h, int w, int outC,
             BiFunction<GraphBuilder, String, String> block) {
         ComputationGraph net = graph(inC, h, w, block);
         Nd4j.getRandom().setSeed(7);
         int outH = name.equals("TDB") ? h / 2 : name.equals("stem") ? h / 4 : h;
         int outW = name.equals("TDB") ? w / 2 : name.equals("stem") ? w / 4 : w;
         // an earlier backward pass on other data
-        net.setInputs(Nd4j.randn(DataType.DOUBLE, 2, inC, h, w));
-        net.setLabels(Nd4j.randn(DataType.DOUBLE, 2, outC, outH, outW));
+        net.setInputs(Nd4j.randn(DataType.DOUBLE, batch, inC, h, w));
+        net.setLabels(Nd4j.randn(DataType.DOUBLE, batch, outC, outH, outW));
         net.computeGradientAndScore();
 
-        INDArray input = Nd4j.randn(DataType.DOUBLE, 2, inC, h, w);
-        INDArray labels = Nd4j.randn(DataType.DOUBLE, 2, outC, outH, outW);
+        INDArray input = Nd4j.randn(DataType.DOUBLE, batch, inC, h, w);
+        INDArray labels = Nd4j.randn(DataType.DOUBLE, batch, outC, outH, outW);
         // BatchNorm running statistics are state, not trained parameters
         Set<String> runningStats = net.paramTable().keySet().stream()
                 .filter(k -> k.endsWith("_mean") || k.endsWith("_var")).collect(Collectors.toSet());
