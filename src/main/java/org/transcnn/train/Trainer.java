@@ -112,7 +112,11 @@ public final class Trainer {
 
     /** Runs at most {@code maxEpochs} epochs of this run (tests use it to interrupt a run after a checkpoint). */
     List<Epoch> run(int maxEpochs) throws IOException {
-        Files.createDirectories(o.out());
+        try {
+            Files.createDirectories(o.out());
+        } catch (IOException e) {
+            throw new IOException("cannot create output directory " + o.out() + " (" + e + ")", e);
+        }
         if (!Files.isWritable(o.out())) {
             throw new IOException("output directory " + o.out() + " is not writable");
         }

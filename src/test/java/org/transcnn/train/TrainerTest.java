@@ -94,7 +94,7 @@ class TrainerTest {
         Path file = Files.writeString(dir.resolve("plain-file"), "x");
         TransCnnCliAccess.Result r = TransCnnCliAccess.run("train", "--out", file.resolve("sub").toString(),
                 "--epochs", "1");
-        assertTrue(r.code() != 0 && r.err().startsWith("transcnn: "), r.err());
+        assertTrue(r.code() != 0 && r.err().startsWith("transcnn: cannot create output directory "), r.err());
         TransCnnCliAccess.Result m = TransCnnCliAccess.run("eval", "--model", dir.resolve("none.zip").toString());
         assertTrue(m.code() != 0 && m.err().contains("none.zip does not exist"), m.err());
     }
