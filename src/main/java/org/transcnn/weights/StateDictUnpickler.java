@@ -10,6 +10,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -71,7 +72,10 @@ final class StateDictUnpickler extends Unpickler {
             case Opcodes.STACK_GLOBAL: {
                 Object name = stack.pop();
                 Object module = stack.pop();
-                stack.add(global(String.valueOf(module), String.valueOf(name)));
+                if (!(name instanceof String) || !(module instanceof String)) {
+                    throw new PickleException("STACK_GLOBAL needs two strings");
+                }
+                stack.add(global((String) module, (String) name));
                 return NO_RETURN_VALUE;
             }
             case Opcodes.INST:
@@ -91,10 +95,72 @@ final class StateDictUnpickler extends Unpickler {
             case Opcodes.BYTEARRAY8:
                 checkLength(8);
                 break;
+            case Opcodes.INT:
+            case Opcodes.LONG:
+                checkLineLength(40);
+                break;
+            case Opcodes.SETITEM: {
+                Object value = stack.pop();
+                Object name = stack.pop();
+                dict().put(key(name), value);
+                return NO_RETURN_VALUE;
+            }
+            case Opcodes.SETITEMS: {
+                List<Object> items = stack.pop_all_since_marker();
+                Map<Object, Object> dict = dict();
+                for (int i = 0; i + 1 < items.size(); i += 2) {
+                    dict.put(key(items.get(i)), items.get(i + 1));
+                }
+                return NO_RETURN_VALUE;
+            }
+            case Opcodes.DICT: {
+                List<Object> items = stack.pop_all_since_marker();
+                Map<Object, Object> dict = new HashMap<>();
+                for (int i = 0; i + 1 < items.size(); i += 2) {
+                    dict.put(key(items.get(i)), items.get(i + 1));
+                }
+                stack.add(dict);
+                return NO_RETURN_VALUE;
+            }
+            case Opcodes.EMPTY_SET:
+            case Opcodes.ADDITEMS:
+            case Opcodes.FROZENSET:
+                throw new PickleException("pickle sets are not allowed in a state_dict");
             default:
                 break;
         }
         return super.dispatch(key);
+    }
+
+    /** Dict keys must be strings or integers: hashing other objects (nested lists) can recurse without bound. */
+    private static Object key(Object key) {
+        if (key instanceof String || key instanceof Integer || key instanceof Long) {
+            return key;
+        }
+        throw new PickleException("dict key of type " + (key == null ? "None" : key.getClass().getSimpleName())
+                + " is not allowed in a state_dict");
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<Object, Object> dict() {
+        Object target = stack.peek();
+        if (!(target instanceof Map)) {
+            throw new PickleException("SETITEM on a " + (target == null ? "None" : target.getClass().getSimpleName()));
+        }
+        return (Map<Object, Object>) target;
+    }
+
+    /** Refuses decimal INT/LONG lines longer than {@code max} characters (their parsing is quadratic). */
+    private void checkLineLength(int max) {
+        in.mark(max + 2);
+        int n = 0;
+        int b;
+        while ((b = in.read()) >= 0 && b != '\n') {
+            if (++n > max) {
+                throw new PickleException("pickle integer literal longer than " + max + " digits");
+            }
+        }
+        in.reset();
     }
 
     private void checkLength(int width) {
@@ -169,7 +235,8 @@ final class StateDictUnpickler extends Unpickler {
 
     private static long number(Object o, String what) {
         if (!(o instanceof Integer || o instanceof Long)) {
-            throw new PickleException(what + " is not an integer: " + o);
+            throw new PickleException(what + " is not an integer but a "
+                    + (o == null ? "None" : o.getClass().getSimpleName()));
         }
         long v = ((Number) o).longValue();
         if (v < 0) {

@@ -28,7 +28,7 @@ import java.util.zip.ZipFile;
 public final class TorchCheckpoint {
 
     /** Largest data.pkl accepted (a state_dict pickle of the largest TransCNN is about 100 KB). */
-    static final long MAX_PICKLE_BYTES = 64L << 20;
+    static final long MAX_PICKLE_BYTES = 4L << 20;
 
     private TorchCheckpoint() {
     }
@@ -44,14 +44,18 @@ public final class TorchCheckpoint {
         } catch (IOException e) {
             throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
         }
-        try (ZipFile zip = new ZipFile(file.toFile())) {
+        ZipFile zip;
+        try {
+            zip = new ZipFile(file.toFile());
+        } catch (IOException e) {
+            throw new CheckpointException(file, "not a PyTorch zip checkpoint (" + e.getMessage()
+                    + "); legacy pre-1.6 torch.save files are not supported, re-save with PyTorch >= 1.6", e);
+        }
+        try (zip) {
             return read(file, zip, fileSize);
         } catch (CheckpointException e) {
             throw e;
-        } catch (java.util.zip.ZipException e) {
-            throw new CheckpointException(file, "not a PyTorch zip checkpoint (" + e.getMessage()
-                    + "); legacy pre-1.6 torch.save files are not supported, re-save with PyTorch >= 1.6", e);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | StackOverflowError e) {
             throw new CheckpointException(file, "corrupt checkpoint: " + e, e);
         }
     }
@@ -88,7 +92,7 @@ public final class TorchCheckpoint {
         StateDictUnpickler unpickler = new StateDictUnpickler(pickle);
         try {
             root = unpickler.load();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | StackOverflowError e) {
             throw new CheckpointException(file, "cannot decode " + pickleEntry.getName() + ": " + e.getMessage(), e);
         } finally {
             unpickler.close();
@@ -99,10 +103,12 @@ public final class TorchCheckpoint {
         }
         Map<String, byte[]> storages = new LinkedHashMap<>();
         Map<String, TorchTensor> out = new LinkedHashMap<>();
+        long storageBytes = 0;
+        long elements = 0;
         for (Map.Entry<?, ?> e : ((Map<?, ?>) root).entrySet()) {
             if (!(e.getKey() instanceof String) || !(e.getValue() instanceof StateDictUnpickler.TensorRef)) {
-                throw new CheckpointException(file, "entry '" + e.getKey() + "' is not a named tensor: not a "
-                        + "state_dict");
+                throw new CheckpointException(file, "an entry of type " + (e.getValue() == null ? "None"
+                        : e.getValue().getClass().getSimpleName()) + " is not a named tensor: not a state_dict");
             }
             String key = (String) e.getKey();
             StateDictUnpickler.TensorRef t = (StateDictUnpickler.TensorRef) e.getValue();
@@ -124,10 +130,21 @@ public final class TorchCheckpoint {
                             + data.getSize() + " bytes, expected " + s.numel() * elem + " (" + s.numel() + " x "
                             + elem + ")");
                 }
+                storageBytes += s.numel() * elem;
+                if (storageBytes > fileSize) {
+                    throw new CheckpointException(file, "key '" + key + "': the storages add up to more bytes than "
+                            + "the file holds (" + fileSize + ")");
+                }
                 bytes = readEntry(file, zip, data, s.numel() * elem, fileSize);
                 storages.put(s.key(), bytes);
             }
-            out.put(key, tensor(file, key, t, bytes, elem));
+            TorchTensor tensor = tensor(file, key, t, bytes, elem);
+            elements += tensor.numel();
+            if (elements > 2 * fileSize) {
+                throw new CheckpointException(file, "key '" + key + "': the tensors hold more elements than the "
+                        + "storages can back");
+            }
+            out.put(key, tensor);
         }
         return Collections.unmodifiableMap(out);
     }
@@ -139,9 +156,17 @@ public final class TorchCheckpoint {
         long last = t.offset();
         for (int d = 0; d < t.size().length; d++) {
             numel = Math.multiplyExact(numel, t.size()[d]);
+            if (t.size()[d] > 1 && t.stride()[d] == 0) {
+                throw new CheckpointException(file, "key '" + key + "': broadcast (stride 0) tensors are not stored "
+                        + "by state_dict");
+            }
             if (t.size()[d] > 0) {
                 last = Math.addExact(last, Math.multiplyExact(t.size()[d] - 1, t.stride()[d]));
             }
+        }
+        if (numel > storageNumel) {
+            throw new CheckpointException(file, "key '" + key + "': tensor of " + numel + " elements in a storage of "
+                    + storageNumel);
         }
         if (numel > 0 && last >= storageNumel) {
             throw new CheckpointException(file, "key '" + key + "': tensor of size "

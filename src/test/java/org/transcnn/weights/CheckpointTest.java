@@ -170,6 +170,34 @@ class CheckpointTest {
     }
 
     @Test
+    void hostilePickleStructuresAreRefused() throws IOException {
+        byte[] head = {(byte) 0x80, 2, 'c'};
+        byte[] dict = "collections\nOrderedDict\n".getBytes(StandardCharsets.US_ASCII);
+        Map<String, byte[]> cases = new LinkedHashMap<>();
+        // OrderedDict()[[]] = 0: a list as dict key (hashing nested lists can recurse without bound)
+        cases.put("dict key of type ArrayList", concat(head, dict, new byte[] {')', 'R', ']', 'K', 0, 's', '.'}));
+        // a 1000-digit integer literal
+        cases.put("longer than 40 digits", concat(new byte[] {(byte) 0x80, 2, 'I'},
+                "9".repeat(1000).getBytes(StandardCharsets.US_ASCII), new byte[] {'\n', '.'}));
+        // an empty set
+        cases.put("sets are not allowed", new byte[] {(byte) 0x80, 4, (byte) 0x8f, '.'});
+        int i = 0;
+        for (Map.Entry<String, byte[]> c : cases.entrySet()) {
+            Path f = dir.resolve("hostile" + i++ + ".pth");
+            TorchWriter.zip(f, Map.of("archive/data.pkl", c.getValue()));
+            assertMentions(refused(f), c.getKey());
+        }
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.write(p, 0, p.length);
+        }
+        return out.toByteArray();
+    }
+
+    @Test
     void failedLoadLeavesTheNetworkUntouched() throws Exception {
         ComputationGraph net = defaults().build().init();
         INDArray before = net.params().dup();
