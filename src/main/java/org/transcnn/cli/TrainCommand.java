@@ -42,7 +42,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "random seed (default ${DEFAULT-VALUE})")
     long seed = D.seed();
 
-    @Option(names = "--limit", description = "use only the first N training images (default: all)")
+    @Option(names = "--limit", description = "use only the first N training images, shuffled each epoch (default: all)")
     int limit = D.trainLimit();
 
     @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks)")

@@ -31,9 +31,9 @@ public final class Batches {
         this.size = size;
     }
 
-    /** The order of one training epoch: a permutation of all images, fixed by (seed, epoch). */
-    public int[] order(long seed, int epoch) {
-        int[] idx = new int[data.count()];
+    /** The order of one training epoch: a permutation of the first {@code count} images, fixed by (seed, epoch). */
+    public int[] order(int count, long seed, int epoch) {
+        int[] idx = new int[count];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
         }

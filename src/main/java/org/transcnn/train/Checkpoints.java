@@ -1,12 +1,16 @@
 package org.transcnn.train;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
-/** Crash-safe file replacement: write a temporary file next to the target, then rename it over the target. */
+/**
+ * Crash-safe file replacement: write a temporary file next to the target, flush it to disk, then atomically rename it
+ * over the target.
+ */
 public final class Checkpoints {
 
     /** Writes the content of a file. */
@@ -26,11 +30,10 @@ public final class Checkpoints {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try {
             writer.write(tmp);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
             }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -36,9 +36,9 @@ import java.util.Random;
 /**
  * Trains and evaluates TransCNN on Fashion-MNIST: Adam with decoupled weight decay, linear warm-up and cosine decay
  * of the learning rate, random shifts and mirroring, label smoothing; the test set is scored after every epoch.
- * After each epoch the model (with updater state) is saved to {@code OUT/model.zip} and the run state to
- * {@code OUT/state.json}, both replaced atomically, so {@code --resume} continues an interrupted run to the same
- * result as an uninterrupted one. {@code OUT/metrics.json} and the curves {@code OUT/curves.png} are rewritten after
+ * After each epoch the model (with updater state) and the run state (options, per-epoch history) are saved together
+ * in {@code OUT/model.zip}, replaced atomically, so {@code --resume} continues an interrupted run to the same result
+ * as an uninterrupted one (a resume with different options is refused). {@code OUT/metrics.json} and the curves {@code OUT/curves.png} are rewritten after
  * every epoch.
  */
 public final class Trainer {
@@ -46,7 +46,8 @@ public final class Trainer {
     /** Side of the square model input: the 28x28 images sit on a 32x32 canvas (32 = the network's stride). */
     public static final int INPUT_SIZE = 32;
     public static final String MODEL_FILE = "model.zip";
-    public static final String STATE_FILE = "state.json";
+    /** Name of the run state stored inside the model file, so that weights and state change together. */
+    public static final String STATE_KEY = "transcnn-run-state";
     public static final String METRICS_FILE = "metrics.json";
     public static final String CHART_FILE = "curves.png";
 
@@ -54,6 +55,21 @@ public final class Trainer {
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
                           int width, int trainLimit) {
+
+        Options withResume(boolean value) {
+            return new Options(data, out, epochs, batchSize, learningRate, weightDecay, warmupEpochs, labelSmoothing,
+                    seed, ablation, value, width, trainLimit);
+        }
+
+        Options withData(Path value) {
+            return new Options(value, out, epochs, batchSize, learningRate, weightDecay, warmupEpochs, labelSmoothing,
+                    seed, ablation, resume, width, trainLimit);
+        }
+
+        Options withOut(Path value) {
+            return new Options(data, value, epochs, batchSize, learningRate, weightDecay, warmupEpochs, labelSmoothing,
+                    seed, ablation, resume, width, trainLimit);
+        }
 
         public static Options defaults() {
             return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 3, 128, 2e-3, 0.05, 1, 0.1,
@@ -121,10 +137,13 @@ public final class Trainer {
             throw new IOException("output directory " + o.out() + " is not writable");
         }
         Path modelFile = o.out().resolve(MODEL_FILE);
-        Path stateFile = o.out().resolve(STATE_FILE);
-        if (!o.resume() && (Files.exists(modelFile) || Files.exists(stateFile))) {
-            throw new IOException(o.out() + " already holds a run (" + MODEL_FILE + "); pass --resume to continue it "
-                    + "or choose another --out");
+        if (!o.resume()) {
+            try (var entries = Files.list(o.out())) {
+                if (entries.findAny().isPresent()) {
+                    throw new IOException(o.out() + " is not empty" + (Files.exists(modelFile) ? " (it holds a run; "
+                            + "pass --resume to continue it)" : "") + ": choose an empty or new --out");
+                }
+            }
         }
         FashionMnist data = dataset();
         Batches train = new Batches(data.train(), INPUT_SIZE);
@@ -134,11 +153,16 @@ public final class Trainer {
         ComputationGraph net;
         double priorSeconds = 0;
         if (o.resume()) {
-            if (!Files.exists(modelFile) || !Files.exists(stateFile)) {
-                throw new IOException("--resume: " + o.out() + " has no " + MODEL_FILE + " and " + STATE_FILE);
+            if (!Files.exists(modelFile)) {
+                throw new IOException("--resume: " + o.out() + " has no " + MODEL_FILE + " to continue");
+            }
+            State state = readState(modelFile);
+            Options saved = state.options.withResume(true).withData(o.data()).withOut(o.out());
+            if (!saved.equals(o)) {
+                throw new IOException("--resume: the options differ from those of the run in " + o.out() + " ("
+                        + state.options + "); resume with the same options");
             }
             net = ModelSerializer.restoreComputationGraph(modelFile.toFile(), true);
-            State state = new ObjectMapper().readValue(stateFile.toFile(), State.class);
             history.addAll(state.history);
             priorSeconds = state.wallSeconds;
             log.printf("resuming %s after epoch %d%n", o.out(), history.size());
@@ -163,7 +187,7 @@ public final class Trainer {
         for (int epoch = history.size(); epoch < stop; epoch++) {
             Nd4j.getRandom().setSeed(o.seed() * 7919L + epoch);
             Random augment = new Random(o.seed() * 31L + epoch);
-            int[] order = train.order(o.seed(), epoch);
+            int[] order = train.order(trainCount, o.seed(), epoch);
             double lossSum = 0;
             accuracy.correct = 0;
             long seen = 0;
@@ -199,11 +223,15 @@ public final class Trainer {
             log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
                     e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
             double wall = priorSeconds + (System.nanoTime() - start) / 1e9;
-            Checkpoints.atomicWrite(modelFile, f -> ModelSerializer.writeModel(net, f.toFile(), true));
             State state = new State();
+            state.options = o.withResume(false);
             state.history = new ArrayList<>(history);
             state.wallSeconds = wall;
-            writeJson(stateFile, state);
+            String stateJson = new ObjectMapper().writeValueAsString(state);
+            Checkpoints.atomicWrite(modelFile, f -> {
+                ModelSerializer.writeModel(net, f.toFile(), true);
+                ModelSerializer.addObjectToFile(f.toFile(), STATE_KEY, stateJson);
+            });
             boolean last = epoch == o.epochs() - 1;
             Evaluation finalEval = last ? test : null;
             writeMetrics(history, wall, finalEval);
@@ -245,10 +273,22 @@ public final class Trainer {
         return -1;
     }
 
-    /** Serialisable run state stored next to the checkpoint. */
+    /** Run state stored inside the checkpoint. */
     public static final class State {
+        public Options options;
         public List<Epoch> history = new ArrayList<>();
         public double wallSeconds;
+    }
+
+    /** The run state saved in a checkpoint written by this trainer. */
+    public static State readState(Path modelFile) throws IOException {
+        String json;
+        try {
+            json = ModelSerializer.getObjectFromFile(modelFile.toFile(), STATE_KEY);
+        } catch (RuntimeException e) {
+            throw new IOException(modelFile + " holds no training state: not written by 'transcnn train'", e);
+        }
+        return new ObjectMapper().readValue(json, State.class);
     }
 
     private void writeJson(Path file, Object value) throws IOException {

@@ -43,7 +43,7 @@ class TrainerTest {
         assertEquals(2, h.size());
         assertTrue(h.get(1).trainLoss() < h.get(0).trainLoss(), "loss falls: " + h);
         assertTrue(h.get(1).testAccuracy() > 0.3, "test accuracy well above chance (0.1): " + h);
-        for (String f : List.of(Trainer.MODEL_FILE, Trainer.STATE_FILE, Trainer.METRICS_FILE, Trainer.CHART_FILE)) {
+        for (String f : List.of(Trainer.MODEL_FILE, Trainer.METRICS_FILE, Trainer.CHART_FILE)) {
             assertTrue(Files.size(full.resolve(f)) > 0, f);
         }
         JsonNode m = new ObjectMapper().readTree(full.resolve(Trainer.METRICS_FILE).toFile());
@@ -58,7 +58,11 @@ class TrainerTest {
 
         Path split = dir.resolve("split");
         new Trainer(options(split, false), quiet()).run(1);
-        assertEquals(1, new ObjectMapper().readTree(split.resolve(Trainer.STATE_FILE).toFile()).get("history").size());
+        assertEquals(1, Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history.size());
+        IOException changed = assertThrows(IOException.class, () -> new Trainer(new Trainer.Options(
+                Path.of("/nonexistent/fashion-mnist"), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0),
+                quiet()).run());
+        assertTrue(changed.getMessage().contains("the options differ"), changed.getMessage());
         List<Trainer.Epoch> resumed = new Trainer(options(split, true), quiet()).run();
         assertEquals(2, resumed.size());
         ComputationGraph a = ModelSerializer.restoreComputationGraph(full.resolve(Trainer.MODEL_FILE).toFile(), true);
@@ -85,7 +89,7 @@ class TrainerTest {
         Files.createDirectories(out);
         Files.writeString(out.resolve(Trainer.MODEL_FILE), "user's model");
         IOException e = assertThrows(IOException.class, () -> new Trainer(options(out, false), quiet()).run());
-        assertTrue(e.getMessage().contains("already holds a run"), e.getMessage());
+        assertTrue(e.getMessage().contains("is not empty (it holds a run; pass --resume"), e.getMessage());
         assertEquals("user's model", Files.readString(out.resolve(Trainer.MODEL_FILE)));
     }
 
