@@ -38,7 +38,7 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--train", description = "also measure training (forward, backward, update)")
     boolean train;
 
-    @Option(names = "--iters", defaultValue = "5", description = "timed iterations (default 5), after 2 warm-up ones")
+    @Option(names = "--iters", defaultValue = "5", description = "timed iterations (default 5), after the warm-up ones")
     int iters;
 
     @Option(names = "--warmup", defaultValue = "2", description = "untimed warm-up iterations (default 2)")

@@ -41,7 +41,21 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + " is not a model saved by 'transcnn train': " + e.getMessage(),
                     e);
         }
-        FashionMnist set = FashionMnist.present(data) ? FashionMnist.load(data) : FashionMnist.sample();
+        long outputs = net.getConfiguration().getVertices().containsKey(org.transcnn.models.TransCNN.LOGITS)
+                ? net.outputSingle(org.nd4j.linalg.factory.Nd4j.zeros(1, 1, Trainer.INPUT_SIZE, Trainer.INPUT_SIZE))
+                        .size(1) : -1;
+        if (outputs != FashionMnist.CLASSES.size()) {
+            throw new IllegalArgumentException(model + " is not a Fashion-MNIST classifier (" + outputs
+                    + " outputs, expected " + FashionMnist.CLASSES.size() + " for 1x32x32 inputs)");
+        }
+        FashionMnist set;
+        if (FashionMnist.present(data)) {
+            set = FashionMnist.load(data);
+        } else {
+            spec.commandLine().getErr().println("transcnn: no Fashion-MNIST in " + data + "; using the embedded "
+                    + "sample (1,000 test images)");
+            set = FashionMnist.sample();
+        }
         Evaluation e = Evaluation.of(net, set.test(), Trainer.INPUT_SIZE, 250);
         spec.commandLine().getOut().printf("test accuracy %.4f on %,d images (%s)%n%s", e.accuracy(), e.count(),
                 set.source(), e.confusionTable(FashionMnist.CLASSES));

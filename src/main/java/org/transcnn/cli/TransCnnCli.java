@@ -1,13 +1,14 @@
 package org.transcnn.cli;
 
+import org.transcnn.weights.CheckpointException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
 
 /**
- * The {@code transcnn} command line: {@code summary} and {@code infer}. Every error ends the process with a non-zero
- * exit code and one line on stderr.
+ * The {@code transcnn} command line: {@code summary}, {@code infer}, {@code train}, {@code eval} and
+ * {@code benchmark}. Every error ends the process with a non-zero exit code and one line on stderr.
  */
 @Command(name = "transcnn", mixinStandardHelpOptions = true, version = "transcnn 0.1.0",
         description = "TransCNN (Transformer in Convolutional Neural Networks) on DeepLearning4J.",
@@ -34,16 +35,27 @@ public final class TransCnnCli implements Runnable {
             err.flush();
             return 2;
         });
-        cli.setExecutionExceptionHandler((e, c, p) -> {
-            String message = e.getMessage() == null ? e.toString() : e.getMessage();
-            err.println("transcnn: " + message.replace('\n', ' '));
-            err.flush();
-            return 1;
-        });
-        int code = cli.execute(args);
+        cli.setExecutionExceptionHandler((e, c, p) -> fail(err, e));
+        int code;
+        try {
+            code = cli.execute(args);
+        } catch (Throwable t) {
+            code = fail(err, t);
+        }
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** One line for any failure: the message, prefixed by the exception type unless it is a plain bad argument. */
+    private static int fail(PrintWriter err, Throwable e) {
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        boolean plain = e instanceof IllegalArgumentException || e instanceof CheckpointException
+                || (e.getClass() == java.io.IOException.class && !message.isEmpty());
+        String line = plain ? message : e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
+        err.println("transcnn: " + line.replaceAll("\\s+", " ").trim());
+        err.flush();
+        return 1;
     }
 
     private static String commandName(CommandLine c) {
@@ -51,6 +63,10 @@ public final class TransCnnCli implements Runnable {
     }
 
     public static void main(String[] args) {
+        // ND4J logs its start-up at INFO; a command's own output and its one error line should stand alone
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 }

@@ -41,8 +41,9 @@ public record FashionMnist(ImageDataset train, ImageDataset test, String source)
 
     /** The embedded sample (3,000 training and 1,000 test images of the original sets). */
     public static FashionMnist sample() {
+        Path dir = null;
         try {
-            Path dir = Files.createTempDirectory("fashion-mnist-sample");
+            dir = Files.createTempDirectory("fashion-mnist-sample");
             for (String f : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
                 try (InputStream in = FashionMnist.class.getResourceAsStream(SAMPLE + f)) {
                     if (in == null) {
@@ -52,13 +53,16 @@ public record FashionMnist(ImageDataset train, ImageDataset test, String source)
                 }
             }
             FashionMnist s = load(dir);
-            for (String f : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
-                Files.delete(dir.resolve(f));
-            }
-            Files.delete(dir);
             return new FashionMnist(s.train(), s.test(), "embedded sample");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            if (dir != null) {
+                for (String f : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
+                    dir.resolve(f).toFile().delete();
+                }
+                dir.toFile().delete();
+            }
         }
     }
 }

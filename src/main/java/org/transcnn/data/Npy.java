@@ -71,7 +71,7 @@ public final class Npy {
             for (long d : shape) {
                 n = Math.multiplyExact(n, d);
             }
-            if (n * width > size) {
+            if (n > Integer.MAX_VALUE / width - 8 || n * width > size) {
                 throw new IOException(file + ": shape " + Arrays.toString(shape) + " needs " + n * width
                         + " bytes but the file has " + size);
             }
@@ -135,9 +135,13 @@ public final class Npy {
             buf.putFloat(v);
         }
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            out.write(buf.array());
+        try {
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                out.write(buf.array());
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 }

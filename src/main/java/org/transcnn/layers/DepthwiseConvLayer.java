@@ -31,6 +31,16 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
     }
 
     private void checkInput() {
+        org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D c =
+                (org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D) layerConf();
+        int[] k = c.getKernelSize();
+        if (k[0] % 2 == 0 || k[1] % 2 == 0 || c.getStride()[0] != 1 || c.getStride()[1] != 1
+                || c.getDilation()[0] != 1 || c.getDilation()[1] != 1 || c.getPadding()[0] != (k[0] - 1) / 2
+                || c.getPadding()[1] != (k[1] - 1) / 2 || c.hasBias() || c.getDepthMultiplier() != 1
+                || c.getCnn2dDataFormat() != org.deeplearning4j.nn.conf.CNN2DFormat.NCHW) {
+            throw new IllegalStateException("DepthwiseConv " + layerId() + " supports only odd kernels, stride 1, "
+                    + "dilation 1, padding (k-1)/2, no bias, depth multiplier 1 and NCHW");
+        }
         if (input.rank() != 4 || input.size(1) != layerConf().getNIn()) {
             throw new IllegalArgumentException("depthwise convolution " + layerId() + " expects [B, "
                     + layerConf().getNIn() + ", H, W], got " + Arrays.toString(input.shape()));

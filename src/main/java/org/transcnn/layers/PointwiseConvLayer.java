@@ -54,6 +54,13 @@ public class PointwiseConvLayer extends ConvolutionLayer {
     }
 
     private void checkInput() {
+        org.deeplearning4j.nn.conf.layers.ConvolutionLayer c = layerConf();
+        if (c.getKernelSize()[0] != 1 || c.getKernelSize()[1] != 1 || c.getStride()[0] != 1 || c.getStride()[1] != 1
+                || c.getPadding()[0] != 0 || c.getPadding()[1] != 0
+                || c.getCnn2dDataFormat() != org.deeplearning4j.nn.conf.CNN2DFormat.NCHW) {
+            throw new IllegalStateException("PointwiseConv " + layerId() + " supports only 1x1 kernels, stride 1, "
+                    + "no padding and NCHW");
+        }
         if (input.rank() != 4 || input.size(1) != nIn()) {
             throw new IllegalArgumentException("1x1 convolution " + layerId() + " expects [B, " + nIn()
                     + ", H, W], got " + Arrays.toString(input.shape()));

@@ -83,7 +83,10 @@ public final class TransCNN {
                 }
             }
         }
-        if (updater == null || weightInit == null || dataType == null || workspaceMode == null) {
+        if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {
+            throw new IllegalArgumentException("dataType must be FLOAT or DOUBLE, got " + dataType);
+        }
+        if (updater == null || weightInit == null || workspaceMode == null) {
             throw new IllegalArgumentException("updater, weightInit, dataType and workspaceMode must not be null");
         }
         if (!(weightDecay >= 0)) {

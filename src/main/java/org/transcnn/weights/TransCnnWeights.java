@@ -31,7 +31,8 @@ import java.util.TreeSet;
  * ({@code num_batches_tracked} is ignored).
  *
  * <p>The architecture is inferred from the tensors where they determine it (dims, depths, expansions, kernel sizes,
- * classes, input channels, and whether a stage has grid attention); head dim, grid sizes, pooling ratios and the
+ * classes, input channels, whether the blocks have H-MHSA at all and whether a stage has grid attention); head dim,
+ * grid sizes, pooling ratios and the
  * input size come from the defaults passed in (the release defaults unless changed).
  */
 public final class TransCnnWeights {
@@ -84,14 +85,15 @@ public final class TransCnnWeights {
         int[] kernels = new int[4];
         int[] grids = base.gridSizes();
         long[] stem = shape(file, sd, "patch_embed.0.weight", 4);
+        boolean attention = sd.containsKey("blocks.0.0.attn.qkv.weight");
         for (int s = 0; s < 4; s++) {
             String b0 = "blocks." + s + ".0.";
-            dims[s] = dim(file, sd, b0 + "attn.qkv.weight", 0) / 3;
-            while (sd.containsKey("blocks." + s + "." + depths[s] + ".attn.qkv.weight")) {
+            dims[s] = dim(file, sd, b0 + "conv.conv1.0.weight", 1);
+            while (sd.containsKey("blocks." + s + "." + depths[s] + ".conv.conv1.0.weight")) {
                 depths[s]++;
             }
             int hidden = dim(file, sd, b0 + "conv.conv1.0.weight", 0);
-            if (dims[s] < 1 || hidden % dims[s] != 0) {
+            if (hidden % dims[s] != 0) {
                 throw new CheckpointException(file, "key '" + b0 + "conv.conv1.0.weight': hidden width " + hidden
                         + " is not a multiple of the stage width " + dims[s]);
             }
@@ -109,7 +111,7 @@ public final class TransCnnWeights {
         int classes = sd.containsKey(CLASSIFIER_WEIGHT) ? dim(file, sd, CLASSIFIER_WEIGHT, 0) : 0;
         try {
             return base.toBuilder().dims(dims).depths(depths).expansions(expansions).kernelSizes(kernels)
-                    .gridSizes(grids).numClasses(classes).inChannels((int) stem[1]).build();
+                    .gridSizes(grids).numClasses(classes).inChannels((int) stem[1]).attention(attention).build();
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(file, "the checkpoint's architecture does not fit: " + e.getMessage(), e);
         }

@@ -170,6 +170,18 @@ class CheckpointTest {
     }
 
     @Test
+    void ablationCheckpointsRoundTripWithoutAttention() throws Exception {
+        TransCnnConfig c = Fixtures.modelConfig(F).toBuilder().attention(false).build();
+        ComputationGraph net = TransCNN.builder(c).build().init();
+        Map<String, INDArray> torch = TransCnnWeights.toTorch(net.getConfiguration(), net.paramTable());
+        Path f = dir.resolve("ablation.pth");
+        TorchWriter.write(f, torch, Map.of());
+        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(f, defaults());
+        assertEquals(false, checked.config().attention());
+        assertEquals(net.params(), TransCnnWeights.init(checked, defaults()).params());
+    }
+
+    @Test
     void hostilePickleStructuresAreRefused() throws IOException {
         byte[] head = {(byte) 0x80, 2, 'c'};
         byte[] dict = "collections\nOrderedDict\n".getBytes(StandardCharsets.US_ASCII);
