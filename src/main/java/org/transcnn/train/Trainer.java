@@ -197,7 +197,7 @@ public final class Trainer {
                     .setInitialMax(steps)
                     .setStyle(ProgressBarStyle.ASCII)
                     .setConsumer(new ConsoleProgressBarConsumer(log, 120))
-                    .setUpdateIntervalMillis(1000)
+                    .setUpdateIntervalMillis(System.console() != null ? 1000 : 15000)
                     .showSpeed()
                     .build()) {
                 for (int step = 0; step < steps; step++) {
