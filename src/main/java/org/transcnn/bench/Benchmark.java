@@ -64,9 +64,19 @@ public final class Benchmark {
 
     /** Peak resident set size of this process in MB (Linux VmHWM), or -1 where unknown. */
     public static long peakRssMb() {
+        return processStatusMb("VmHWM");
+    }
+
+    /** Current resident set size of this process in MB (Linux VmRSS), or -1 where unknown. */
+    public static long rssMb() {
+        return processStatusMb("VmRSS");
+    }
+
+    /** A kB field of /proc/self/status in MB, or -1 where unknown. */
+    private static long processStatusMb(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(field + ":")) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
                 }
             }

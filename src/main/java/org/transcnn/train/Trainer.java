@@ -18,6 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
+import org.transcnn.bench.Benchmark;
 import org.transcnn.data.FashionMnist;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
@@ -218,7 +219,7 @@ public final class Trainer {
             double seconds = (System.nanoTime() - epochStart) / 1e9;
             Evaluation test = Evaluation.of(net, data.test(), INPUT_SIZE, 250);
             Epoch e = new Epoch(epoch + 1, lossSum / seen, (double) accuracy.correct / seen, test.accuracy(), seen / seconds,
-                    seconds, rssMb());
+                    seconds, Benchmark.rssMb());
             history.add(e);
             log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
                     e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
@@ -257,20 +258,6 @@ public final class Trainer {
                 correct += logits.argMax(1).eq(labels.argMax(1)).castTo(DataType.INT).sumNumber().longValue();
             }
         }
-    }
-
-    /** Resident set size of this process in MB (Linux /proc), or -1 where unknown. */
-    static long rssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
     }
 
     /** Run state stored inside the checkpoint. */
