@@ -22,6 +22,10 @@ import java.util.stream.IntStream;
  */
 public class BatchNormLayer extends BatchNormalization {
 
+    /** Batch statistics of the last training-mode forward pass and the input they belong to, for the backward pass. */
+    private INDArray statsInput;
+    private double[][] stats;
+
     public BatchNormLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
     }
@@ -55,7 +59,8 @@ public class BatchNormLayer extends BatchNormalization {
         double[] mean;
         double[] var;
         if (training == TrainingMode.TRAIN) {
-            double[][] stats = statistics(in, b, c, plane);
+            stats = statistics(in, b, c, plane);
+            statsInput = x;
             mean = stats[0];
             var = stats[1];
         } else {
@@ -117,9 +122,11 @@ public class BatchNormLayer extends BatchNormalization {
         double[] dy = values(epsilon.castTo(dataType));
         double[] gamma = values(getParam(BatchNormalizationParamInitializer.GAMMA));
         double eps = bnConf().getEps();
-        double[][] stats = statistics(in, b, c, plane);
-        double[] mean = stats[0];
-        double[] var = stats[1];
+        double[][] batchStats = statsInput == input ? stats : statistics(in, b, c, plane);
+        statsInput = null;
+        stats = null;
+        double[] mean = batchStats[0];
+        double[] var = batchStats[1];
         double[] dGamma = new double[c];
         double[] dBeta = new double[c];
         double[] dx = new double[in.length];

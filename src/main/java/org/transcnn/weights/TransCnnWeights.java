@@ -53,7 +53,7 @@ public final class TransCnnWeights {
      */
     public static ComputationGraph init(Checked checked, TransCNN.Builder settings) {
         ComputationGraph net = settings.config(checked.config()).build().init();
-        assign(net, checked.tensors());
+        assign(net, targets(net.getConfiguration()), checked.tensors());
         return net;
     }
 
@@ -122,8 +122,9 @@ public final class TransCnnWeights {
      * unexpected key or a wrong shape leaves the network untouched.
      */
     public static void load(Path file, ComputationGraph net, Map<String, TorchTensor> sd) throws CheckpointException {
-        check(file, targets(net.getConfiguration()), sd);
-        assign(net, sd);
+        Map<String, Target> targets = targets(net.getConfiguration());
+        check(file, targets, sd);
+        assign(net, targets, sd);
     }
 
     private static void check(Path file, Map<String, Target> targets, Map<String, TorchTensor> sd)
@@ -153,8 +154,8 @@ public final class TransCnnWeights {
         }
     }
 
-    private static void assign(ComputationGraph net, Map<String, TorchTensor> sd) {
-        for (Map.Entry<String, Target> e : targets(net.getConfiguration()).entrySet()) {
+    private static void assign(ComputationGraph net, Map<String, Target> targets, Map<String, TorchTensor> sd) {
+        for (Map.Entry<String, Target> e : targets.entrySet()) {
             Target target = e.getValue();
             if (target.param == null) {
                 continue;
