@@ -48,14 +48,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + " is not a Fashion-MNIST classifier (" + outputs
                     + " outputs, expected " + FashionMnist.CLASSES.size() + " for 1x32x32 inputs)");
         }
-        FashionMnist set;
-        if (FashionMnist.present(data)) {
-            set = FashionMnist.load(data);
-        } else {
-            spec.commandLine().getErr().println("transcnn: no Fashion-MNIST in " + data + "; using the embedded "
-                    + "sample (1,000 test images)");
-            set = FashionMnist.sample();
-        }
+        FashionMnist set = FashionMnist.loadOrSample(data, spec.commandLine().getErr()::println);
         Evaluation e = Evaluation.of(net, set.test(), Trainer.INPUT_SIZE, 250);
         spec.commandLine().getOut().printf("test accuracy %.4f on %,d images (%s)%n%s", e.accuracy(), e.count(),
                 set.source(), e.confusionTable(FashionMnist.CLASSES));

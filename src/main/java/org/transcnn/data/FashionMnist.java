@@ -39,6 +39,16 @@ public record FashionMnist(ImageDataset train, ImageDataset test, String source)
                 dir.toString());
     }
 
+    /** The dataset in {@code dir}, or the embedded sample (saying so through {@code say}) when it is not there. */
+    public static FashionMnist loadOrSample(Path dir, java.util.function.Consumer<String> say) throws IOException {
+        if (present(dir)) {
+            return load(dir);
+        }
+        say.accept("transcnn: no Fashion-MNIST in " + dir + "; using the embedded sample (3,000 training and 1,000 "
+                + "test images)");
+        return sample();
+    }
+
     /** The embedded sample (3,000 training and 1,000 test images of the original sets). */
     public static FashionMnist sample() {
         Path dir = null;

@@ -57,19 +57,10 @@ public final class Trainer {
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
                           int width, int trainLimit) {
 
-        Options withResume(boolean value) {
-            return new Options(data, out, epochs, batchSize, learningRate, weightDecay, warmupEpochs, labelSmoothing,
-                    seed, ablation, value, width, trainLimit);
-        }
-
-        Options withData(Path value) {
-            return new Options(value, out, epochs, batchSize, learningRate, weightDecay, warmupEpochs, labelSmoothing,
-                    seed, ablation, resume, width, trainLimit);
-        }
-
-        Options withOut(Path value) {
-            return new Options(data, value, epochs, batchSize, learningRate, weightDecay, warmupEpochs, labelSmoothing,
-                    seed, ablation, resume, width, trainLimit);
+        /** These options with another data directory, output directory and resume flag (the same run otherwise). */
+        Options forRun(Path dataDir, Path outDir, boolean resumeRun) {
+            return new Options(dataDir, outDir, epochs, batchSize, learningRate, weightDecay, warmupEpochs,
+                    labelSmoothing, seed, ablation, resumeRun, width, trainLimit);
         }
 
         public static Options defaults() {
@@ -113,15 +104,6 @@ public final class Trainer {
                 .build();
     }
 
-    private FashionMnist dataset() throws IOException {
-        if (FashionMnist.present(o.data())) {
-            return FashionMnist.load(o.data());
-        }
-        log.println("transcnn: no Fashion-MNIST in " + o.data() + "; using the embedded sample (3,000 training and "
-                + "1,000 test images)");
-        return FashionMnist.sample();
-    }
-
     /** Runs (or resumes) the training; returns the per-epoch numbers. */
     public List<Epoch> run() throws IOException {
         return run(Integer.MAX_VALUE);
@@ -146,7 +128,7 @@ public final class Trainer {
                 }
             }
         }
-        FashionMnist data = dataset();
+        FashionMnist data = FashionMnist.loadOrSample(o.data(), log::println);
         Batches train = new Batches(data.train(), INPUT_SIZE);
         int trainCount = o.trainLimit() > 0 ? Math.min(o.trainLimit(), data.train().count()) : data.train().count();
         int steps = (trainCount + o.batchSize() - 1) / o.batchSize();
@@ -158,8 +140,7 @@ public final class Trainer {
                 throw new IOException("--resume: " + o.out() + " has no " + MODEL_FILE + " to continue");
             }
             State state = readState(modelFile);
-            Options saved = state.options.withResume(true).withData(o.data()).withOut(o.out());
-            if (!saved.equals(o)) {
+            if (!state.options.forRun(o.data(), o.out(), o.resume()).equals(o)) {
                 throw new IOException("--resume: the options differ from those of the run in " + o.out() + " ("
                         + state.options + "); resume with the same options");
             }
@@ -170,8 +151,8 @@ public final class Trainer {
         } else {
             net = TransCNN.builder(fashionConfig(o.width(), !o.ablation()))
                     .seed(o.seed())
-                    .updater(new Adam(new WarmupCosine(o.learningRate(), Math.min(o.warmupEpochs(), o.epochs() - 1) * steps,
-                            o.epochs() * steps, 0.01)))
+                    .updater(new Adam(new WarmupCosine(o.learningRate(),
+                            Math.min(o.warmupEpochs(), o.epochs() - 1) * steps, o.epochs() * steps, 0.01)))
                     .weightDecay(o.weightDecay())
                     .build()
                     .init();
@@ -218,14 +199,14 @@ public final class Trainer {
             }
             double seconds = (System.nanoTime() - epochStart) / 1e9;
             Evaluation test = Evaluation.of(net, data.test(), INPUT_SIZE, 250);
-            Epoch e = new Epoch(epoch + 1, lossSum / seen, (double) accuracy.correct / seen, test.accuracy(), seen / seconds,
-                    seconds, Benchmark.rssMb());
+            Epoch e = new Epoch(epoch + 1, lossSum / seen, (double) accuracy.correct / seen, test.accuracy(),
+                    seen / seconds, seconds, Benchmark.rssMb());
             history.add(e);
             log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
                     e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
             double wall = priorSeconds + (System.nanoTime() - start) / 1e9;
             State state = new State();
-            state.options = o.withResume(false);
+            state.options = o;
             state.history = new ArrayList<>(history);
             state.wallSeconds = wall;
             String stateJson = new ObjectMapper().writeValueAsString(state);
