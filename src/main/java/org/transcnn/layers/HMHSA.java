@@ -19,7 +19,11 @@ import java.util.Map;
  * grid size 1 (plain global attention):
  *   out = Dropout2d(Conv1x1[proj](self-attention of Conv1x1[qkv](BN[norm](x))))
  * </pre>
- * Vertex names under the prefix mirror the official {@code blocks.s.i.attn}: {@code .norm}, {@code .qkv},
+ * Any input size: when H or W is not a multiple of G, the window step pads the map and masks the padding (see
+ * {@link WindowAttentionCore}); the global step pools the unpadded X1 as the official code does (AvgPool r x r,
+ * remainder rows/columns dropped), so no padded token ever reaches it.
+ *
+ * <p>Vertex names under the prefix mirror the official {@code blocks.s.i.attn}: {@code .norm}, {@code .qkv},
  * {@code .grid_norm}, {@code .q}, {@code .ds_norm}, {@code .kv}, {@code .proj}, plus the parameter-free
  * {@code .local}, {@code .local.add}, {@code .pool}, {@code .global}, {@code .global.add}.
  *
@@ -48,15 +52,9 @@ public final class HMHSA {
             throw new IllegalArgumentException("H-MHSA channels " + b.channels + " are not divisible by headDim "
                     + b.headDim);
         }
-        if (b.gridSize > 1) {
-            if (b.height % b.gridSize != 0 || b.width % b.gridSize != 0) {
-                throw new IllegalArgumentException("H-MHSA input " + b.height + "x" + b.width
-                        + " (HxW) is not divisible by the grid size " + b.gridSize);
-            }
-            if (b.height / b.poolRatio < 1 || b.width / b.poolRatio < 1) {
-                throw new IllegalArgumentException("H-MHSA pooling ratio " + b.poolRatio
-                        + " is larger than the input " + b.height + "x" + b.width + " (HxW)");
-            }
+        if (b.gridSize > 1 && (b.height / b.poolRatio < 1 || b.width / b.poolRatio < 1)) {
+            throw new IllegalArgumentException("H-MHSA pooling ratio " + b.poolRatio
+                    + " is larger than the input " + b.height + "x" + b.width + " (HxW)");
         }
         this.channels = b.channels;
         this.headDim = b.headDim;

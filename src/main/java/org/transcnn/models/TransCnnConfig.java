@@ -105,17 +105,9 @@ public final class TransCnnConfig {
         for (int s = 0; s < 4; s++) {
             int h = stageHeight(s);
             int w = stageWidth(s);
-            int g = gridSizes[s];
-            if (g > 1) {
-                if (h % g != 0 || w % g != 0) {
-                    throw new IllegalArgumentException("gridSizes[" + s + "] = " + g + " does not fit stage " + (s + 1)
-                            + ": its map is " + h + "x" + w + " (HxW) for input " + height + "x" + width
-                            + ", and both sides must be multiples of the grid size");
-                }
-                if (h / dsRatios[s] < 1 || w / dsRatios[s] < 1) {
-                    throw new IllegalArgumentException("dsRatios[" + s + "] = " + dsRatios[s]
-                            + " does not fit stage " + (s + 1) + ": its map is only " + h + "x" + w + " (HxW)");
-                }
+            if (gridSizes[s] > 1 && (h / dsRatios[s] < 1 || w / dsRatios[s] < 1)) {
+                throw new IllegalArgumentException("dsRatios[" + s + "] = " + dsRatios[s]
+                        + " does not fit stage " + (s + 1) + ": its map is only " + h + "x" + w + " (HxW)");
             }
         }
         rate("dropRate", dropRate);
@@ -355,7 +347,7 @@ public final class TransCnnConfig {
             return this;
         }
 
-        /** Input height and width (each a multiple of 32 whose stage maps fit the grid sizes). */
+        /** Input height and width, each a multiple of 32 (stage maps that do not divide by the grid are padded). */
         public Builder inputSize(int height, int width) {
             this.height = height;
             this.width = width;

@@ -63,6 +63,14 @@ class BlockGradientTest {
                     g.addVertex("core", new WindowAttentionCore(C / HEAD_DIM, HEAD_DIM, 2, 4, 6), "pre");
                     return "core";
                 }),
+                Arguments.of("window attention core, padded 5x3 map, grid 2", C, 5, 3, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
+                    g.addLayer("pre", Layers.conv(C, 3 * C, 1, 1, true), in);
+                    g.addVertex("core", new WindowAttentionCore(C / HEAD_DIM, HEAD_DIM, 2, 5, 3), "pre");
+                    return "core";
+                }),
+                Arguments.of("H-MHSA, grid 4 on a padded 6x6 map, ratio 2", C, 6, 6, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
+                        HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(4).poolRatio(2).inputSize(6, 6).build()
+                                .addTo(g, "attn", in)),
                 Arguments.of("global attention core, fused", C, 4, 2, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
                     g.addLayer("pre", Layers.conv(C, 3 * C, 1, 1, true), in);
                     g.addVertex("core", GlobalAttentionCore.fused(C / HEAD_DIM, HEAD_DIM, 4, 2), "pre");

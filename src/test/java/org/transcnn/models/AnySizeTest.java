@@ -1,0 +1,93 @@
+package org.transcnn.models;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.layers.WindowAttentionCore;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Input sizes beyond the official multiples of 128: any multiple of 32, square or not. Stage maps that do not divide
+ * by the grid size are padded and masked inside the window attention (checked against a reference in
+ * {@code PaddedAttentionTest}); here the whole network is built, run and trained at such sizes.
+ */
+class AnySizeTest {
+
+    /** The release grid/ratio pattern (8,8,8,1 / 8,4,2,1) on small dims. */
+    static TransCnnConfig.Builder release() {
+        return TransCnnConfig.builder().dims(32, 64, 96, 128).depths(1, 1, 2, 1).expansions(4, 4, 6, 6)
+                .headDim(32).numClasses(7);
+    }
+
+    static List<Integer> paddedStages(TransCNN model) {
+        ComputationGraph net = model.init();
+        return net.getConfiguration().getVertices().entrySet().stream()
+                .filter(e -> e.getValue() instanceof WindowAttentionCore core && core.isPadded())
+                .map(e -> Integer.parseInt(e.getKey().split("\\.")[1]) + 1).distinct().sorted().toList();
+    }
+
+    @ParameterizedTest(name = "{0}x{1}")
+    @CsvSource({"224,224,'2,3'", "320,480,'2,3'", "96,160,'2,3'", "256,256,''", "32,64,'2,3'"})
+    void anyMultipleOf32RunsWithStageMapsAtStrides4To32(int h, int w, String padded) {
+        TransCNN model = TransCNN.builder(release().inputSize(h, w).build()).build();
+        assertEquals(padded.isEmpty() ? List.of() : java.util.Arrays.stream(padded.split(","))
+                .map(Integer::parseInt).toList(), paddedStages(model));
+        ComputationGraph net = model.init();
+        Nd4j.getRandom().setSeed(1);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, h, w);
+        Map<String, INDArray> acts = net.feedForward(x, false);
+        int[] channels = {32, 64, 96, 128};
+        for (int s = 1; s <= 4; s++) {
+            int stride = 2 << s;
+            assertArrayEquals(new long[] {2, channels[s - 1], h / stride, w / stride},
+                    acts.get(model.stageOutput(s)).shape(), "stage " + s);
+        }
+        INDArray logits = acts.get(TransCNN.LOGITS);
+        assertArrayEquals(new long[] {2, 7}, logits.shape());
+        assertFalse(logits.isNaN().any() || logits.isInfinite().any(), "non-finite logits");
+    }
+
+    @Test
+    void trainsAtAPaddedSize() {
+        ComputationGraph net = TransCNN.builder(release().inputSize(96, 160).build()).build().init();
+        Nd4j.getRandom().setSeed(2);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 3, 96, 160);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 4, 7);
+        for (int i = 0; i < 4; i++) {
+            y.putScalar(i, i, 1);
+        }
+        MultiDataSet batch = new MultiDataSet(x, y);
+        INDArray before = net.params().dup();
+        double first = net.score(batch, true);
+        for (int i = 0; i < 5; i++) {
+            net.fit(batch);
+        }
+        assertFalse(net.params().isNaN().any(), "NaN parameters after training");
+        assertNotEquals(before, net.params());
+        double last = net.score(batch, true);
+        assertTrue(last < first, "loss did not fall: " + first + " -> " + last);
+    }
+
+    @Test
+    void releasePresetRunsAt224() {
+        TransCNN model = TransCNN.builder(Preset.SMALL).inputSize(224, 224).build();
+        assertEquals(List.of(2, 3), paddedStages(model));
+        INDArray out = model.init().outputSingle(Nd4j.rand(DataType.FLOAT, 1, 3, 224, 224));
+        assertArrayEquals(new long[] {1, 1000}, out.shape());
+        assertEquals(1.0, out.sumNumber().doubleValue(), 1e-4);
+    }
+
+}
