@@ -58,11 +58,20 @@ final class Layers {
         return new ActivationLayer.Builder().activation(fn).build();
     }
 
+    /** size x size pooling, stride size, remainder rows/columns dropped (PyTorch's default floor mode). */
     static SubsamplingLayer pool(PoolingType type, int size) {
+        return pool(type, size, ConvolutionMode.Truncate);
+    }
+
+    /**
+     * size x size pooling, stride size; {@link ConvolutionMode#Same} keeps a partial window at the bottom/right
+     * edge (ceil mode; max pooling over the real pixels of that window only).
+     */
+    static SubsamplingLayer pool(PoolingType type, int size, ConvolutionMode mode) {
         return new SubsamplingLayer.Builder(type)
                 .kernelSize(size, size)
                 .stride(size, size)
-                .convolutionMode(ConvolutionMode.Truncate)
+                .convolutionMode(mode)
                 .build();
     }
 
