@@ -1,30 +1,36 @@
 package org.transcnn.layers;
 
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
-import org.deeplearning4j.nn.conf.layers.samediff.SDVertexParams;
-import org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex;
+import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
+import org.deeplearning4j.nn.conf.memory.MemoryReport;
+import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.BaseGraphVertex;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
- * Base of the parameter-free multi-head attention cores of H-MHSA, computed in SameDiff.
+ * Base of the parameter-free multi-head attention cores of H-MHSA: graph vertices computing
+ * {@code softmax(q k^T / sqrt(d)) v} per head with direct forward and backward kernels ({@code AttentionKernels}).
  *
  * <p>Inputs and output are NCHW activations whose channel index is {@code head * headDim + j}. The spatial size
  * is fixed when the graph is built ({@code height x width}); inputs of another shape are refused with a message
- * that names the vertex, the dimension, the expected and the actual size.
- *
- * <p>Every instance runs on {@link AttentionCoreGraphVertex}, which works around the two DL4J 1.0.0-M2.1
- * SameDiff-vertex gradient bugs (doubled gradients, stale input gradients after the first backward pass).
+ * that names the vertex, the dimension, the expected and the actual size. FLOAT and DOUBLE networks are supported
+ * (the kernels compute in double precision).
  */
-public abstract class AttentionCore extends SameDiffVertex {
+public abstract class AttentionCore extends GraphVertex {
 
+    private String name;
     protected int heads;
     protected int headDim;
     protected int height;
@@ -55,20 +61,18 @@ public abstract class AttentionCore extends SameDiffVertex {
         return heads * headDim;
     }
 
-    /** Names of the SameDiff inputs, in graph-input order. */
+    /** Names of the inputs, in graph-input order. */
     protected abstract List<String> inputNames();
 
     /** Expected [channels, height, width] of each input, in the order of {@link #inputNames()}. */
     protected abstract long[][] expectedInputShapes();
 
-    @Override
-    public void defineParametersAndInputs(SDVertexParams params) {
-        params.defineInputs(inputNames().toArray(new String[0]));
-    }
+    /** The kernel geometry for a batch of {@code batch}. */
+    abstract AttentionKernels.Layout layout(int batch);
 
     @Override
-    public void initializeParameters(Map<String, INDArray> params) {
-        // no parameters
+    public long numParams(boolean backprop) {
+        return 0;
     }
 
     @Override
@@ -84,8 +88,15 @@ public abstract class AttentionCore extends SameDiffVertex {
     @Override
     public org.deeplearning4j.nn.graph.vertex.GraphVertex instantiate(ComputationGraph graph, String name, int idx,
             INDArray paramsView, boolean initializeParams, DataType networkDatatype) {
-        setName(name);
-        return new AttentionCoreGraphVertex(this, graph, name, idx, paramsView, initializeParams, networkDatatype);
+        this.name = name;
+        return new Impl(graph, name, idx, networkDatatype, this);
+    }
+
+    @Override
+    public MemoryReport getMemoryReport(InputType... inputTypes) {
+        return new LayerMemoryReport.Builder(name, getClass(), inputTypes[0],
+                InputType.convolutional(height, width, channels()))
+                .standardMemory(0, 0).workingMemory(0, 0, 0, 0).cacheMemory(0, 0).build();
     }
 
     @Override
@@ -107,7 +118,7 @@ public abstract class AttentionCore extends SameDiffVertex {
         return InputType.convolutional(height, width, channels());
     }
 
-    @Override
+    /** Throws IllegalArgumentException naming the input and dimension unless the inputs have the built shapes. */
     public void validateInput(INDArray[] input) {
         long[][] expected = expectedInputShapes();
         if (input.length != expected.length) {
@@ -139,7 +150,7 @@ public abstract class AttentionCore extends SameDiffVertex {
 
     /** A short description used in error messages. */
     protected String describe() {
-        return getClass().getSimpleName() + (getName() == null ? "" : " '" + getName() + "'");
+        return getClass().getSimpleName() + (name == null ? "" : " '" + name + "'");
     }
 
     public int getHeads() {
@@ -186,5 +197,73 @@ public abstract class AttentionCore extends SameDiffVertex {
     @Override
     public int hashCode() {
         return Objects.hash(getClass(), heads, headDim, height, width);
+    }
+
+    /** Runtime vertex: validates the inputs, then runs the attention kernels forward and backward. */
+    static final class Impl extends BaseGraphVertex {
+        private final AttentionCore conf;
+
+        Impl(ComputationGraph graph, String name, int idx, DataType dataType, AttentionCore conf) {
+            super(graph, name, idx, null, null, dataType);
+            this.conf = conf;
+        }
+
+        @Override
+        public boolean hasLayer() {
+            return false;
+        }
+
+        @Override
+        public Layer getLayer() {
+            return null;
+        }
+
+        private double[][] read() {
+            double[] q = Buffers.read(inputs[0]);
+            return new double[][] {q, inputs.length == 1 ? q : Buffers.read(inputs[1])};
+        }
+
+        @Override
+        public INDArray doForward(boolean training, LayerWorkspaceMgr workspaceMgr) {
+            conf.validateInput(inputs);
+            AttentionKernels.Layout l = conf.layout((int) inputs[0].size(0));
+            double[][] in = read();
+            double[] out = AttentionKernels.forward(in[0], in[1], l);
+            return Buffers.write(out, workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
+                    new long[] {l.batch(), l.outChannels(), l.qH(), l.qW()}, 'c'));
+        }
+
+        @Override
+        public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
+            AttentionKernels.Layout l = conf.layout((int) inputs[0].size(0));
+            double[][] in = read();
+            double[] dq = new double[in[0].length];
+            double[] dkv = inputs.length == 1 ? dq : new double[in[1].length];
+            AttentionKernels.backward(in[0], in[1], Buffers.read(epsilon), l, dq, dkv);
+            INDArray[] grads = new INDArray[inputs.length];
+            grads[0] = Buffers.write(dq, workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType,
+                    inputs[0].shape(), 'c'));
+            if (inputs.length == 2) {
+                grads[1] = Buffers.write(dkv, workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType,
+                        inputs[1].shape(), 'c'));
+            }
+            return new Pair<>(null, grads);
+        }
+
+        @Override
+        public void setBackpropGradientsViewArray(INDArray backpropGradientsViewArray) {
+            // no parameters
+        }
+
+        @Override
+        public Pair<INDArray, MaskState> feedForwardMaskArrays(INDArray[] maskArrays, MaskState currentMaskState,
+                int minibatchSize) {
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return conf.getClass().getSimpleName() + "(" + getVertexName() + ")";
+        }
     }
 }

@@ -1,10 +1,7 @@
 package org.transcnn.layers;
 
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * Global multi-head attention of H-MHSA, without parameters: every one of the H*W query tokens attends to all
@@ -64,30 +61,13 @@ public class GlobalAttentionCore extends AttentionCore {
     }
 
     @Override
-    public SDVariable defineVertex(SameDiff sd, Map<String, SDVariable> in, Map<String, SDVariable> params,
-            Map<String, SDVariable> masks) {
-        int n = heads;
-        int d = headDim;
-        long tokens = (long) height * width;
-        long kvTokens = (long) kvHeight * kvWidth;
-        SDVariable q;
-        SDVariable k;
-        SDVariable v;
-        if (fusedQkv) {
-            // [B, 3, n, d, T] -> [3, B, n, T, d] -> q, k, v: [B, n, T, d]
-            SDVariable[] qkv = sd.unstack(in.get("qkv").reshape(-1, 3, n, d, tokens).permute(1, 0, 2, 4, 3), 0, 3);
-            q = qkv[0];
-            k = qkv[1];
-            v = qkv[2];
-        } else {
-            q = in.get("q").reshape(-1, n, d, tokens).permute(0, 1, 3, 2);
-            SDVariable[] kv = sd.unstack(in.get("kv").reshape(-1, 2, n, d, kvTokens).permute(1, 0, 2, 4, 3), 0, 2);
-            k = kv[0];
-            v = kv[1];
-        }
-        SDVariable attn = sd.nn().softmax(sd.mmul(q.mul(1.0 / Math.sqrt(d)), k, false, true, false), 3);
-        // [B, n, T, d] -> [B, n, d, T] -> [B, C, H, W]
-        return sd.mmul(attn, v).permute(0, 1, 3, 2).reshape(-1, (long) n * d, height, width);
+    AttentionKernels.Layout layout(int batch) {
+        int c = channels();
+        return fusedQkv
+                ? new AttentionKernels.Layout(batch, heads, headDim, 3 * c, 0, height, width, 3 * c, c, 2 * c, height,
+                        width, 0)
+                : new AttentionKernels.Layout(batch, heads, headDim, c, 0, height, width, 2 * c, 0, c, kvHeight,
+                        kvWidth, 0);
     }
 
     public boolean isFusedQkv() {

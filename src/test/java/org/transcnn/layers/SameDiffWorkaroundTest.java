@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SameDiffWorkaroundTest {
 
     /** The window core on DL4J's stock runtime vertex. */
-    static final class StockCore extends WindowAttentionCore {
+    static final class StockCore extends SameDiffWindowCore {
         StockCore() {
             super(2, 4, 2, 4, 4);
         }
@@ -45,7 +45,7 @@ class SameDiffWorkaroundTest {
         GraphBuilder g = new NeuralNetConfiguration.Builder().seed(3).dataType(DataType.DOUBLE).updater(new NoOp())
                 .graphBuilder().addInputs("in").setInputTypes(InputType.convolutional(4, 4, 8));
         g.addLayer("pre", Layers.conv(8, 24, 1, 1, true), "in");
-        g.addVertex("core", stock ? new StockCore() : new WindowAttentionCore(2, 4, 2, 4, 4), "pre");
+        g.addVertex("core", stock ? new StockCore() : new SameDiffWindowCore(2, 4, 2, 4, 4), "pre");
         g.addLayer("loss", new CnnLossLayer.Builder(LossFunctions.LossFunction.MSE).activation(Activation.IDENTITY)
                 .build(), "core");
         g.setOutputs("loss");

@@ -25,7 +25,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runtime vertex of an {@link AttentionCore}: the stock {@link SameDiffGraphVertex} forward pass with a corrected
+ * Runtime vertex of a SameDiff attention core ({@link SameDiffWindowCore}): the stock {@link SameDiffGraphVertex} forward pass with a corrected
  * backward pass. Two DL4J 1.0.0-M2.1 bugs of the stock vertex are avoided:
  * <ol>
  *   <li>Doubled gradients: the stock external-errors function adds the incoming gradient twice. This vertex instead
@@ -38,13 +38,13 @@ import java.util.Map;
  *       gradients from the map that {@code calculateGradients} returns.</li>
  * </ol>
  */
-public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
+class AttentionCoreGraphVertex extends SameDiffGraphVertex {
 
     /** Name of the placeholder that carries dL/dOutput into the SameDiff graph. */
     static final String EPSILON = "transcnnEpsilon";
     private static final String LOSS = "transcnnVjpLoss";
 
-    public AttentionCoreGraphVertex(AttentionCore config, ComputationGraph graph, String name, int vertexIndex,
+    AttentionCoreGraphVertex(SameDiffWindowCore config, ComputationGraph graph, String name, int vertexIndex,
             INDArray paramsView, boolean initParams, DataType dataType) {
         super(config, graph, name, vertexIndex, paramsView, initParams, dataType);
     }
@@ -65,9 +65,8 @@ public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
             }
             outputVar = config.defineVertex(sameDiff, inputVars, new LinkedHashMap<>(), maskVars);
             outputKey = outputVar.name();
-            AttentionCore core = (AttentionCore) config;
-            SDVariable eps = sameDiff.placeHolder(EPSILON, dataType, -1, core.channels(), core.getHeight(),
-                    core.getWidth());
+            SameDiffWindowCore core = (SameDiffWindowCore) config;
+            SDVariable eps = sameDiff.placeHolder(EPSILON, dataType, -1, core.channels(), core.height, core.width);
             sameDiff.setLossVariables(outputVar.mul(eps).sum().rename(LOSS));
             // M2.1 prints one "Added differentiated op" line per op to System.out while differentiating
             PrintStream out = System.out;
@@ -85,7 +84,6 @@ public class AttentionCoreGraphVertex extends SameDiffGraphVertex {
         if (sameDiff == null) {
             doInit();
         }
-        config.validateInput(inputs);
         List<String> names = config.getVertexParams().getInputs();
         SameDiff gradFn = sameDiff.getFunction("grad");
         InferenceSession session = gradFn.getSessions().computeIfAbsent(Thread.currentThread().getId(),
