@@ -106,7 +106,7 @@ public final class TransCnnWeights {
                 return null;
             }
             INDArray value = checked.tensors().get(key).toINDArray(dt);
-            return key.equals(STEM_WEIGHT) ? adaptInputConv(value, inChannels) : value;
+            return key.equals(STEM_WEIGHT) && inChannels != stemIn ? adaptInputConv(value, inChannels) : value;
         });
         return net;
     }
