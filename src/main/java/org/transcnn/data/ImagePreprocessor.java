@@ -12,7 +12,6 @@ import java.awt.image.Raster;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -55,7 +54,7 @@ public final class ImagePreprocessor {
     /** Reads {@code file} as an image, with an error that names the file when it is not one. */
     public static BufferedImage read(Path file) throws IOException {
         if (!Files.exists(file)) {
-            throw new NoSuchFileException(file.toString(), null, "no such file");
+            throw new IOException(file + ": no such file");
         }
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": not a regular file");

@@ -13,7 +13,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -166,7 +165,8 @@ class ImagePreprocessorTest {
         IOException e = assertThrows(IOException.class, () -> new ImagePreprocessor(SMALL).load(text));
         assertTrue(e.getMessage().contains("notes.jpg") && e.getMessage().contains("not an image"), e.getMessage());
         Path missing = dir.resolve("missing.png");
-        assertThrows(NoSuchFileException.class, () -> new ImagePreprocessor(SMALL).load(missing));
+        IOException m = assertThrows(IOException.class, () -> new ImagePreprocessor(SMALL).load(missing));
+        assertTrue(m.getMessage().contains("missing.png: no such file"), m.getMessage());
     }
 
     @Test
