@@ -63,8 +63,7 @@ public final class TransCnnWeights {
      */
     public static ComputationGraph init(Checked checked, TransCNN.Builder settings) {
         ComputationGraph net = settings.config(checked.config()).build().init();
-        DataType dt = net.params().dataType();
-        assign(net, targets(net.getConfiguration()), key -> checked.tensors().get(key).toINDArray(dt));
+        assign(net, targets(net.getConfiguration()), checked.tensors());
         return net;
     }
 
@@ -136,8 +135,7 @@ public final class TransCnnWeights {
             return weight.sum(true, 1);
         }
         int repeat = (inChannels + 2) / 3;
-        INDArray tiled = Nd4j.concat(1, Collections.nCopies(repeat, weight)
-                .toArray(new INDArray[0]));
+        INDArray tiled = Nd4j.concat(1, Collections.nCopies(repeat, weight).toArray(new INDArray[0]));
         return tiled.get(NDArrayIndex.all(), NDArrayIndex.interval(0, inChannels), NDArrayIndex.all(),
                 NDArrayIndex.all()).mul(3.0 / inChannels);
     }
@@ -209,8 +207,7 @@ public final class TransCnnWeights {
     public static void load(Path file, ComputationGraph net, Map<String, TorchTensor> sd) throws CheckpointException {
         Map<String, Target> targets = targets(net.getConfiguration());
         check(file, targets, sd);
-        DataType dt = net.params().dataType();
-        assign(net, targets, key -> sd.get(key).toINDArray(dt));
+        assign(net, targets, sd);
     }
 
     private static void check(Path file, Map<String, Target> targets, Map<String, TorchTensor> sd)
@@ -238,6 +235,11 @@ public final class TransCnnWeights {
                         + ", expected " + Arrays.toString(e.getValue().torchShape));
             }
         }
+    }
+
+    private static void assign(ComputationGraph net, Map<String, Target> targets, Map<String, TorchTensor> sd) {
+        DataType dt = net.params().dataType();
+        assign(net, targets, key -> sd.get(key).toINDArray(dt));
     }
 
     /** Assigns {@code values.apply(torchKey)} (in torch layout) to each target; a null value leaves it unchanged. */
