@@ -7,6 +7,7 @@ import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 import org.transcnn.weights.TransCnnWeights;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -38,14 +39,8 @@ final class InferCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "output directory (created if absent)")
     Path out;
 
-    @Option(names = "--head-dim", defaultValue = "64", description = "channels per head (default 64)")
-    int headDim;
-
-    @Option(names = "--grid-sizes", split = ",", description = "grid size per stage (default 8,8,8,1)")
-    int[] gridSizes = {8, 8, 8, 1};
-
-    @Option(names = "--ds-ratios", split = ",", description = "key/value pooling ratio per stage (default 8,4,2,1)")
-    int[] dsRatios = {8, 4, 2, 1};
+    @Mixin
+    ArchitectureOptions architecture;
 
     @Option(names = "--overwrite", description = "replace output files that already exist in --out")
     boolean overwrite;
@@ -73,8 +68,7 @@ final class InferCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(p + " already exists; choose another --out or pass --overwrite");
             }
         }
-        TransCnnConfig defaults = TransCnnConfig.builder().headDim(headDim).gridSizes(gridSizes).dsRatios(dsRatios)
-                .inChannels((int) x.size(1)).inputSize((int) x.size(2), (int) x.size(3)).build();
+        TransCnnConfig defaults = architecture.defaults().inChannels((int) x.size(1)).inputSize((int) x.size(2), (int) x.size(3)).build();
         TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, TransCNN.builder(defaults));
         ComputationGraph net = TransCnnWeights.init(checked, TransCNN.builder(defaults));
         TransCnnConfig config = checked.config();

@@ -7,13 +7,13 @@ import picocli.CommandLine.Command;
 import java.io.PrintWriter;
 
 /**
- * The {@code transcnn} command line: {@code summary}, {@code infer}, {@code train}, {@code eval} and
- * {@code benchmark}. Every error ends the process with a non-zero exit code and one line on stderr.
+ * The {@code transcnn} command line: {@code summary}, {@code infer}, {@code predict}, {@code train},
+ * {@code eval} and {@code benchmark}. Every error ends the process with a non-zero exit code and one line on stderr.
  */
 @Command(name = "transcnn", mixinStandardHelpOptions = true, version = "transcnn 0.1.0",
         description = "TransCNN (Transformer in Convolutional Neural Networks) on DeepLearning4J.",
-        subcommands = {SummaryCommand.class, InferCommand.class, TrainCommand.class, EvalCommand.class,
-                BenchmarkCommand.class})
+        subcommands = {SummaryCommand.class, InferCommand.class, PredictCommand.class, TrainCommand.class,
+                EvalCommand.class, BenchmarkCommand.class})
 public final class TransCnnCli implements Runnable {
 
     @CommandLine.Spec
@@ -21,7 +21,8 @@ public final class TransCnnCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: summary, infer, train, eval or benchmark");
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "a command is required: summary, infer, predict, train, eval or benchmark");
     }
 
     /** Runs the command line and returns its exit code. */

@@ -1,5 +1,7 @@
 package org.transcnn.models;
 
+import org.transcnn.data.DataConfig;
+
 /**
  * The four TransCNN variants. The paper (arXiv 2106.03180 v1) names Small and Base; the official release names
  * Tiny/Small/Medium/Large. SMALL = release Tiny, BASE = release Small (inferred from depths, expansions and the
@@ -20,6 +22,9 @@ public enum Preset {
     /** Release TransCNN-Large: 80,033,352 parameters, 84.2% top-1. */
     LARGE("-", "TransCNN-Large", new int[] {64, 128, 384, 768}, new int[] {3, 4, 16, 3},
             new int[] {4, 4, 6, 6}, 80_033_352L, 84.2);
+
+    /** Input height and width the released weights were trained and evaluated at. */
+    public static final int NATIVE_SIZE = 256;
 
     private final String paperName;
     private final String releaseName;
@@ -47,6 +52,14 @@ public enum Preset {
                 .depths(depths)
                 .expansions(expansions)
                 .build();
+    }
+
+    /**
+     * How the released weights expect images: {@link DataConfig#imagenet} at the native 256x256 (bicubic, crop
+     * fraction 0.875, ImageNet mean and std), the same for all four presets.
+     */
+    public DataConfig dataConfig() {
+        return DataConfig.imagenet(NATIVE_SIZE, NATIVE_SIZE);
     }
 
     /** Name in the paper (v1), or "-" when the paper has none. */

@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.IActivation;
@@ -108,6 +109,11 @@ public final class TransCNN {
         return config;
     }
 
+    /** Whether this is a features-only backbone (see {@link Builder#featuresOnly}): no pooling, no head. */
+    public boolean isFeaturesOnly() {
+        return outIndices != null;
+    }
+
     /** Name of the vertex holding the output of stage {@code stage} (1..4): the sum ending its last block. */
     public String stageOutput(int stage) {
         return stageOutput(config, stage);
@@ -119,6 +125,43 @@ public final class TransCNN {
             throw new IllegalArgumentException("stage must be 1..4, got " + stage);
         }
         return "blocks." + (stage - 1) + "." + (config.depths()[stage - 1] - 1);
+    }
+
+    /**
+     * The vertex that {@link TransferLearning.GraphBuilder#setFeatureExtractor} takes to freeze a TransCNN graph
+     * through stage {@code stage}: {@code patch_embed.3} (the stem) for 0, the last block of the stage
+     * ({@code blocks.<stage-1>.<depth-1>}) for 1..4. Read from the vertex names of {@code conf}, so it also works on
+     * features-only graphs and on graphs already edited with TransferLearning.
+     */
+    public static String freezeBoundary(ComputationGraphConfiguration conf, int stage) {
+        if (stage < 0 || stage > 4) {
+            throw new IllegalArgumentException("stage must be 0 (stem) .. 4, got " + stage);
+        }
+        String name = stage == 0 ? STEM + ".3" : "blocks." + (stage - 1) + ".0";
+        if (!conf.getVertices().containsKey(name)) {
+            throw new IllegalArgumentException("the graph has no vertex '" + name + "' (stage " + stage
+                    + "): not a TransCNN graph, or a features-only graph that ends before it");
+        }
+        int depth = 1;
+        while (stage > 0 && conf.getVertices().containsKey("blocks." + (stage - 1) + "." + depth)) {
+            depth++;
+        }
+        return stage == 0 ? name : "blocks." + (stage - 1) + "." + (depth - 1);
+    }
+
+    /**
+     * A copy of {@code net} with the stem and stages 1..{@code stage} frozen (0 = the stem only, 4 = everything
+     * before the pooling and head: a linear probe), made with DL4J's
+     * {@code TransferLearning.GraphBuilder.setFeatureExtractor(freezeBoundary(stage))}. Frozen layers become
+     * {@code FrozenLayer}s: their parameters, BatchNorm running statistics included, do not change in {@code fit},
+     * and they always run in inference mode (BatchNorm on running statistics, no dropout or drop path), as timm's
+     * {@code freeze} with BatchNorm in eval mode. {@code net} itself is unchanged (its parameters are copied; the
+     * updater state is not).
+     */
+    public static ComputationGraph freezeThrough(ComputationGraph net, int stage) {
+        return new TransferLearning.GraphBuilder(net)
+                .setFeatureExtractor(freezeBoundary(net.getConfiguration(), stage))
+                .build();
     }
 
     /**

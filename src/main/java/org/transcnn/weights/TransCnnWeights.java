@@ -8,17 +8,24 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Official TransCNN weights: builds a model from a PyTorch state_dict checkpoint and loads its tensors, BatchNorm
@@ -37,7 +44,10 @@ import java.util.TreeSet;
  */
 public final class TransCnnWeights {
 
+    private static final Logger LOG = LoggerFactory.getLogger(TransCnnWeights.class);
     private static final String CLASSIFIER_WEIGHT = TransCNN.LOGITS + ".weight";
+    private static final String CLASSIFIER_PREFIX = TransCNN.LOGITS + ".";
+    private static final String STEM_WEIGHT = TransCNN.STEM + ".0.weight";
 
     private TransCnnWeights() {
     }
@@ -55,6 +65,79 @@ public final class TransCnnWeights {
         ComputationGraph net = settings.config(checked.config()).build().init();
         assign(net, targets(net.getConfiguration()), checked.tensors());
         return net;
+    }
+
+    /**
+     * Builds a network for fine-tuning, as timm's {@code create_model(name, pretrained=True, num_classes=N,
+     * in_chans=C)}: the architecture (dims, depths, ...) comes from the checkpoint, while the number of classes, the
+     * input channels and features-only outputs come from {@code builder} (with its seed, updater, input size, drop
+     * rates, ...). Every tensor of the checkpoint is checked as {@link #loadModel} checks it, then loaded, except:
+     * <ul>
+     *   <li>the classifier {@value TransCNN#LOGITS}, when the checkpoint's class count differs from the builder's:
+     *   the head keeps its fresh initialisation and a WARN line names both counts; a headless (0 classes) or
+     *   features-only builder ignores the checkpoint's classifier;</li>
+     *   <li>the stem kernel {@code patch_embed.0.weight} [16, 3, 3, 3] of an RGB checkpoint, when the builder asks
+     *   for another channel count C: adapted to [16, C, 3, 3] by {@link #adaptInputConv}.</li>
+     * </ul>
+     * Freeze parts of the result with {@link TransCNN#freezeThrough}.
+     */
+    public static ComputationGraph loadForFineTuning(Path file, TransCNN.Builder builder) throws CheckpointException {
+        TransCNN wanted = builder.build();
+        Checked checked = readChecked(file, builder);
+        TransCnnConfig found = checked.config();
+        int classes = wanted.config().numClasses();
+        boolean keepHead = !wanted.isFeaturesOnly() && classes > 0 && classes == found.numClasses();
+        if (!wanted.isFeaturesOnly() && classes > 0 && !keepHead) {
+            LOG.warn("{}: the checkpoint has {} classes, the model is built for {} classes: the classifier {} is "
+                    + "freshly initialised, not loaded", file, found.numClasses(), classes, TransCNN.LOGITS);
+        }
+        int inChannels = wanted.config().inChannels();
+        int stemIn = found.inChannels();
+        if (inChannels != stemIn && stemIn != 3) {
+            throw new CheckpointException(file, "key '" + STEM_WEIGHT + "' has " + stemIn + " input channel(s); only "
+                    + "3-channel (RGB) stems can be adapted to " + inChannels + " channels");
+        }
+        ComputationGraph net = builder.config(found.toBuilder().numClasses(classes).inChannels(inChannels).build())
+                .build().init();
+        DataType dt = net.params().dataType();
+        assign(net, targets(net.getConfiguration()), key -> {
+            if (key.startsWith(CLASSIFIER_PREFIX) && !keepHead) {
+                return null;
+            }
+            INDArray value = checked.tensors().get(key).toINDArray(dt);
+            return key.equals(STEM_WEIGHT) && inChannels != stemIn ? adaptInputConv(value, inChannels) : value;
+        });
+        return net;
+    }
+
+    /**
+     * timm's {@code adapt_input_conv}: the kernel [O, 3, kH, kW] of a first convolution trained on RGB, for
+     * {@code inChannels} input channels. 1 channel: the sum over R, G, B, so that a gray image gives the output the
+     * RGB kernel gives on that image repeated to three channels. C &gt; 1 channels (C != 3): the RGB kernels repeated
+     * ceil(C/3) times, cut to C and scaled by 3/C, so that the expected response to inputs of unchanged statistics is
+     * kept. 3 channels: unchanged.
+     *
+     * @param weight [O, 3, kH, kW]
+     * @return [O, inChannels, kH, kW] (a new array; {@code weight} itself for 3 channels)
+     */
+    public static INDArray adaptInputConv(INDArray weight, int inChannels) {
+        if (weight.rank() != 4 || weight.size(1) != 3) {
+            throw new IllegalArgumentException("expected an RGB kernel [O, 3, kH, kW], got "
+                    + Arrays.toString(weight.shape()));
+        }
+        if (inChannels < 1) {
+            throw new IllegalArgumentException("inChannels must be >= 1, got " + inChannels);
+        }
+        if (inChannels == 3) {
+            return weight;
+        }
+        if (inChannels == 1) {
+            return weight.sum(true, 1);
+        }
+        int repeat = (inChannels + 2) / 3;
+        INDArray tiled = Nd4j.concat(1, Collections.nCopies(repeat, weight).toArray(new INDArray[0]));
+        return tiled.get(NDArrayIndex.all(), NDArrayIndex.interval(0, inChannels), NDArrayIndex.all(),
+                NDArrayIndex.all()).mul(3.0 / inChannels);
     }
 
     /** A checkpoint whose keys and shapes were verified against the architecture it describes. */
@@ -155,12 +238,22 @@ public final class TransCnnWeights {
     }
 
     private static void assign(ComputationGraph net, Map<String, Target> targets, Map<String, TorchTensor> sd) {
+        DataType dt = net.params().dataType();
+        assign(net, targets, key -> sd.get(key).toINDArray(dt));
+    }
+
+    /** Assigns {@code values.apply(torchKey)} (in torch layout) to each target; a null value leaves it unchanged. */
+    private static void assign(ComputationGraph net, Map<String, Target> targets,
+            Function<String, INDArray> values) {
         for (Map.Entry<String, Target> e : targets.entrySet()) {
             Target target = e.getValue();
             if (target.param == null) {
                 continue;
             }
-            INDArray value = sd.get(e.getKey()).toINDArray(net.params().dataType());
+            INDArray value = values.apply(e.getKey());
+            if (value == null) {
+                continue;
+            }
             if (target.permute != null) {
                 value = value.permute(target.permute);
             }

@@ -21,7 +21,7 @@ import java.util.zip.ZipOutputStream;
  * Test helper: writes float32 state_dicts in the torch.save zip layout (protocol-2 pickle with persistent storage ids,
  * uncompressed entries), so tests can make checkpoints with wrong shapes, missing keys or lying headers.
  */
-final class TorchWriter {
+public final class TorchWriter {
 
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
@@ -29,7 +29,7 @@ final class TorchWriter {
     }
 
     /** Writes {@code tensors}; {@code claimedNumel} (may be empty) overrides the element count a storage id states. */
-    static void write(Path file, Map<String, INDArray> tensors, Map<String, Long> claimedNumel) throws IOException {
+    public static void write(Path file, Map<String, INDArray> tensors, Map<String, Long> claimedNumel) throws IOException {
         TorchWriter w = new TorchWriter();
         Map<String, byte[]> storages = new LinkedHashMap<>();
         w.op(0x80).op(2);

@@ -1,0 +1,133 @@
+package org.transcnn.cli;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.Fixtures;
+import org.transcnn.data.DataConfig;
+import org.transcnn.data.ImageNetClasses;
+import org.transcnn.data.ImagePreprocessor;
+import org.transcnn.weights.TorchWriter;
+import org.transcnn.weights.TransCnnWeights;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code transcnn predict} on fixture checkpoints and generated images, with a bogus file among them. */
+class PredictCommandTest {
+
+    static final String F = "transcnn-mini-128";
+
+    @TempDir
+    Path dir;
+
+    Path image(String name, String format, int h, int w, long seed) throws IOException {
+        Random random = new Random(seed);
+        BufferedImage image = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                image.setRGB(x, y, random.nextInt(1 << 24));
+            }
+        }
+        Path file = dir.resolve(name);
+        assertTrue(ImageIO.write(image, format, file.toFile()));
+        return file;
+    }
+
+    /** Lines "  P  INDEX[  NAME]" following the line naming {@code image}. */
+    static List<String[]> block(String out, Path image, int k) {
+        List<String> lines = out.lines().toList();
+        int at = lines.indexOf(image.toString());
+        assertTrue(at >= 0, "no block for " + image + " in:\n" + out);
+        return lines.subList(at + 1, at + 1 + k).stream().map(l -> l.trim().split("\\s{2,}")).toList();
+    }
+
+    @Test
+    void scoresEveryImageAndReportsTheBogusFileOnItsOwnLine() throws Exception {
+        Path png = image("a.png", "png", 100, 150, 1);
+        Path jpg = image("b.jpg", "jpg", 128, 128, 2);
+        Path bogus = dir.resolve("c.png");
+        Files.writeString(bogus, "this is not a PNG");
+        Path weights = Fixtures.file(F, "model.pth");
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run("predict", "--weights", weights.toString(),
+                "--head-dim", "32", "--height", "128", "--width", "128", png.toString(), bogus.toString(),
+                jpg.toString());
+        assertEquals(1, r.code(), "a file failed: exit code 1");
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("c.png") && r.err().contains("not an image"), r.err());
+
+        ComputationGraph net = TransCnnWeights.loadModel(weights, Fixtures.builder(F));
+        ImagePreprocessor pre = new ImagePreprocessor(DataConfig.imagenet(128, 128));
+        for (Path image : List.of(png, jpg)) {
+            List<String[]> rows = block(r.out(), image, 5);
+            INDArray p = net.outputSingle(pre.load(image));
+            double previous = 1;
+            for (String[] row : rows) {
+                assertEquals(2, row.length, "7 classes: indices, no names");
+                int c = Integer.parseInt(row[1]);
+                double printed = Double.parseDouble(row[0]);
+                assertEquals(String.format(Locale.ROOT, "%.4f", p.getDouble(0, c)), row[0]);
+                assertTrue(printed <= previous, "sorted by probability");
+                previous = printed;
+            }
+            assertEquals(p.argMax(1).getInt(0), Integer.parseInt(rows.get(0)[1]));
+        }
+    }
+
+    @Test
+    void labelsFileNamesTheClassesAndMustMatchTheirCount() throws Exception {
+        Path png = image("a.png", "png", 64, 64, 3);
+        Path labels = dir.resolve("labels.txt");
+        Files.write(labels, List.of("zero", "one", "two", "three", "four", "five", "six"));
+        String[] args = {"predict", "--weights", Fixtures.file(F, "model.pth").toString(), "--head-dim", "32",
+                "--height", "128", "--width", "128", "--top", "3", "--labels", labels.toString(), png.toString()};
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run(args);
+        assertEquals(0, r.code(), r.err());
+        List<String> names = Files.readAllLines(labels);
+        for (String[] row : block(r.out(), png, 3)) {
+            assertEquals(names.get(Integer.parseInt(row[1])), row[2]);
+        }
+        Files.write(labels, List.of("zero", "one"));
+        TransCnnCliTest.assertError(TransCnnCliAccess.run(args), "has 2 names, the model has 7 classes");
+    }
+
+    @Test
+    void aThousandClassModelIsLabelledWithImageNetNames() throws Exception {
+        String f = Fixtures.WITH_GRADS;
+        ComputationGraph net = TransCnnWeights.loadForFineTuning(Fixtures.file(f, "model.pth"),
+                Fixtures.builder(f).numClasses(ImageNetClasses.COUNT));
+        Path weights = dir.resolve("imagenet.pth");
+        TorchWriter.write(weights, TransCnnWeights.toTorch(net.getConfiguration(), net.paramTable()), Map.of());
+        Path png = image("a.png", "png", 80, 80, 4);
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run("predict", "--weights", weights.toString(),
+                "--head-dim", "16", "--grid-sizes", "4,4,2,1", "--ds-ratios", "4,2,2,1", "--height", "64",
+                "--width", "64", png.toString());
+        assertEquals(0, r.code(), r.err());
+        for (String[] row : block(r.out(), png, 5)) {
+            assertEquals(ImageNetClasses.names().get(Integer.parseInt(row[1])), row[2]);
+        }
+    }
+
+    @Test
+    void aHeadlessCheckpointIsRefused() throws Exception {
+        String f = Fixtures.WITH_GRADS;
+        ComputationGraph net = TransCnnWeights.loadForFineTuning(Fixtures.file(f, "model.pth"),
+                Fixtures.builder(f).numClasses(0));
+        Path weights = dir.resolve("headless.pth");
+        TorchWriter.write(weights, TransCnnWeights.toTorch(net.getConfiguration(), net.paramTable()), Map.of());
+        TransCnnCliTest.assertError(TransCnnCliAccess.run("predict", "--weights", weights.toString(), "--head-dim",
+                "16", "--grid-sizes", "4,4,2,1", "--ds-ratios", "4,2,2,1", "--height", "64", "--width", "64",
+                image("a.png", "png", 64, 64, 5).toString()), "no classifier");
+    }
+}
