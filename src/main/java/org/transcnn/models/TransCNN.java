@@ -189,7 +189,7 @@ public final class TransCNN {
                 .trainingWorkspaceMode(workspaceMode)
                 .inferenceWorkspaceMode(workspaceMode);
         if (weightDecay > 0) {
-            global.weightDecay(weightDecay);
+            global.regularization(java.util.List.of(new DecoupledWeightDecay(weightDecay)));
         }
         GraphBuilder g = global.graphBuilder().addInputs(INPUT)
                 .setInputTypes(InputType.convolutional(c.height(), c.width(), c.inChannels()));
@@ -336,7 +336,7 @@ public final class TransCNN {
             return this;
         }
 
-        /** Decoupled weight decay coefficient (DL4J WeightDecay), 0 = none. */
+        /** Decoupled weight decay coefficient ({@link DecoupledWeightDecay}, weights only, not biases), 0 = none. */
         public Builder weightDecay(double weightDecay) {
             this.weightDecay = weightDecay;
             return this;

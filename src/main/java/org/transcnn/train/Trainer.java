@@ -189,7 +189,7 @@ public final class Trainer {
                     accuracy.labels = batch.getLabels(0);
                     net.fit(batch);
                     int n = to - from;
-                    lossSum += (net.score() - net.calcRegularizationScore(true)) * n;
+                    lossSum += net.score() * n;
                     seen += n;
                     double secs = (System.nanoTime() - epochStart) / 1e9;
                     bar.step();
