@@ -47,6 +47,19 @@ public final class Benchmark {
         return new Result(batch / fwd, train ? batch / trn : Double.NaN, peakRssMb());
     }
 
+    /**
+     * Single-precision matrix-multiply throughput of ND4J on this machine in GFLOP/s (2 n^3 flops per product of two
+     * n x n matrices; median of {@code iterations} after one warm-up): the roofline for the models' GFLOP/s.
+     */
+    public static double gemmGflops(int n, int iterations) {
+        Nd4j.getRandom().setSeed(2);
+        INDArray a = Nd4j.rand(DataType.FLOAT, n, n);
+        INDArray b = Nd4j.rand(DataType.FLOAT, n, n);
+        INDArray c = Nd4j.create(DataType.FLOAT, n, n);
+        double seconds = median(1, iterations, () -> a.mmuli(b, c));
+        return 2.0 * n * n * n / seconds / 1e9;
+    }
+
     private static double median(int warmup, int iterations, Runnable pass) {
         for (int i = 0; i < warmup; i++) {
             pass.run();

@@ -1,5 +1,12 @@
 package org.transcnn.bench;
 
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.junit.jupiter.api.Test;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
@@ -21,6 +28,34 @@ class BenchmarkSmokeTest {
         assertTrue(json.get("fwd_img_s").asDouble() > 0);
         assertTrue(json.get("train_img_s").asDouble() > 0);
         assertTrue(json.get("peak_rss_mb").asLong() > 0);
+    }
+
+    @Test
+    void resnet50RowAndRooflineRun() throws Exception {
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run("benchmark", "--preset", "resnet50", "--batch", "1",
+                "--height", "224", "--width", "224", "--iters", "1", "--warmup", "0", "--roofline", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        assertEquals("RESNET50", json.get("preset").asText());
+        assertTrue(json.get("fwd_gflop_s").asDouble() > 0);
+        assertTrue(json.get("gemm_gflop_s").asDouble() > 0);
+        // torchvision's ResNet-50: 4.09 GMAC per 224x224 image, 0.118 of them in the 7x7 stem convolution. DL4J's zoo
+        // version strides by 2 already in stage 2 (res2a), so stages 2-5 run at a quarter of the area:
+        // (4.09 - 0.118) / 4 + 0.118 = 1.11 GMAC
+        long macs = json.get("macs_per_image").asLong();
+        assertTrue(macs > 1.05e9 && macs < 1.17e9, r.out());
+    }
+
+    @Test
+    void macsOfConvolutionsAndDenseLayersAreCounted() {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().graphBuilder()
+                .addInputs("in").setInputTypes(InputType.convolutional(8, 6, 3))
+                .addLayer("conv", new ConvolutionLayer.Builder(3, 3).stride(2, 2).padding(1, 1).nOut(4).build(), "in")
+                .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "conv")
+                .addLayer("out", new OutputLayer.Builder().nOut(5).build(), "pool")
+                .setOutputs("out").build();
+        // conv: 3*3 kernel * 3 in * 4 out * (4 x 3 output map) = 1296; dense 4 * 5 = 20
+        assertEquals(1296 + 20, Macs.convAndDense(conf, InputType.convolutional(8, 6, 3)));
     }
 
     @Test
