@@ -41,10 +41,8 @@ public record Parallelism(int workers, Mode mode, int averagingFrequency) {
         if (mode == null) {
             throw new IllegalArgumentException("--parallel-mode: a mode is required");
         }
-        int max = maxWorkers();
-        if (workers < 1 || workers > max) {
-            throw new IllegalArgumentException("--workers " + workers + ": must be between 1 and " + max
-                    + " (one worker per CPU core here; each worker holds its own copy of the model)");
+        if (workers < 1) {
+            throw new IllegalArgumentException(workersMessage(workers));
         }
         if (averagingFrequency < 1) {
             throw new IllegalArgumentException("--averaging-frequency " + averagingFrequency
@@ -55,6 +53,19 @@ public record Parallelism(int workers, Mode mode, int averagingFrequency) {
     /** One worker: the plain training loop. */
     public static Parallelism single() {
         return new Parallelism(1, Mode.AVERAGING, 1);
+    }
+
+    /** Refuses more workers than {@link #maxWorkers()} (a saved run's count is not checked against this machine). */
+    public Parallelism checkedForThisMachine() {
+        if (workers > maxWorkers()) {
+            throw new IllegalArgumentException(workersMessage(workers));
+        }
+        return this;
+    }
+
+    private static String workersMessage(int workers) {
+        return "--workers " + workers + ": must be between 1 and " + maxWorkers()
+                + " (one worker per CPU core here; each worker holds its own copy of the model)";
     }
 
     /** The largest worker count accepted on this machine: its processor count, and at least 2. */

@@ -88,6 +88,7 @@ public final class Trainer {
                 || options.labelSmoothing() >= 1 || options.width() < 1 || options.trainLimit() < 0) {
             throw new IllegalArgumentException("invalid training options: " + options);
         }
+        parallelism.checkedForThisMachine();
         if (options.resume() && parallelism.workers() > 1) {
             throw new IllegalArgumentException("--resume cannot continue with --workers " + parallelism.workers()
                     + ": multi-worker runs are not reproducible step for step; start a new run");
