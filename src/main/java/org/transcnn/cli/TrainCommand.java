@@ -1,5 +1,6 @@
 package org.transcnn.cli;
 
+import org.transcnn.train.Parallelism;
 import org.transcnn.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,10 +52,23 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --out from its last checkpoint")
     boolean resume;
 
+    @Option(names = "--workers", description = "models training in parallel on this machine, each on its own batches "
+            + "(DL4J ParallelWrapper; default 1)")
+    int workers = 1;
+
+    @Option(names = "--parallel-mode", description = "with --workers > 1: averaging (parameters and updater state "
+            + "averaged every --averaging-frequency rounds) or shared (shared gradients); default ${DEFAULT-VALUE}")
+    String parallelMode = "averaging";
+
+    @Option(names = "--averaging-frequency", description = "rounds (one batch per worker) between two averagings "
+            + "(default ${DEFAULT-VALUE})")
+    int averagingFrequency = 1;
+
     @Override
     public Integer call() throws Exception {
+        Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
         new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, D.warmupEpochs(),
-                labelSmoothing, seed, ablation, resume, width, limit), System.err).run();
+                labelSmoothing, seed, ablation, resume, width, limit), parallel, System.err).run();
         return 0;
     }
 }

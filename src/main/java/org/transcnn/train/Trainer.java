@@ -4,16 +4,13 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.deeplearning4j.util.ModelSerializer;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
@@ -33,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Consumer;
 
 /**
  * Trains and evaluates TransCNN on Fashion-MNIST: Adam with decoupled weight decay, linear warm-up and cosine decay
@@ -40,7 +38,8 @@ import java.util.Random;
  * After each epoch the model (with updater state) and the run state (options, per-epoch history) are saved together
  * in {@code OUT/model.zip}, replaced atomically, so {@code --resume} continues an interrupted run to the same result
  * as an uninterrupted one (a resume with different options is refused). {@code OUT/metrics.json} and the curves {@code OUT/curves.png} are rewritten after
- * every epoch.
+ * every epoch. With {@link Parallelism} of several workers, DL4J's {@code ParallelWrapper} trains the epochs (same
+ * batches, checkpoints, metrics and progress output); such runs cannot be resumed.
  */
 public final class Trainer {
 
@@ -75,15 +74,27 @@ public final class Trainer {
     }
 
     private final Options o;
+    private final Parallelism parallel;
     private final PrintStream log;
 
     public Trainer(Options options, PrintStream log) {
+        this(options, Parallelism.single(), log);
+    }
+
+    /** A run with {@code parallelism.workers()} workers; multi-worker runs refuse {@code --resume}. */
+    public Trainer(Options options, Parallelism parallelism, PrintStream log) {
         if (options.epochs() < 1 || options.batchSize() < 1 || !(options.learningRate() > 0)
                 || options.weightDecay() < 0 || options.warmupEpochs() < 0 || options.labelSmoothing() < 0
                 || options.labelSmoothing() >= 1 || options.width() < 1 || options.trainLimit() < 0) {
             throw new IllegalArgumentException("invalid training options: " + options);
         }
+        parallelism.checkedForThisMachine();
+        if (options.resume() && parallelism.workers() > 1) {
+            throw new IllegalArgumentException("--resume cannot continue with --workers " + parallelism.workers()
+                    + ": multi-worker runs are not reproducible step for step; start a new run");
+        }
         this.o = options;
+        this.parallel = parallelism;
         this.log = log;
     }
 
@@ -132,6 +143,8 @@ public final class Trainer {
         Batches train = new Batches(data.train(), INPUT_SIZE);
         int trainCount = o.trainLimit() > 0 ? Math.min(o.trainLimit(), data.train().count()) : data.train().count();
         int steps = (trainCount + o.batchSize() - 1) / o.batchSize();
+        // The learning-rate schedule counts model iterations: one per round of one batch for each worker
+        int rounds = (steps + parallel.workers() - 1) / parallel.workers();
         List<Epoch> history = new ArrayList<>();
         ComputationGraph net;
         double priorSeconds = 0;
@@ -140,6 +153,10 @@ public final class Trainer {
                 throw new IOException("--resume: " + o.out() + " has no " + MODEL_FILE + " to continue");
             }
             State state = readState(modelFile);
+            if (state.parallel != null && state.parallel.workers() > 1) {
+                throw new IOException("--resume: the run in " + o.out() + " was trained with --workers "
+                        + state.parallel.workers() + "; multi-worker runs cannot be resumed exactly, start a new run");
+            }
             if (!state.options.forRun(o.data(), o.out(), o.resume()).equals(o)) {
                 throw new IOException("--resume: the options differ from those of the run in " + o.out() + " ("
                         + state.options + "); resume with the same options");
@@ -152,27 +169,34 @@ public final class Trainer {
             net = TransCNN.builder(fashionConfig(o.width(), !o.ablation()))
                     .seed(o.seed())
                     .updater(new Adam(new WarmupCosine(o.learningRate(),
-                            Math.min(o.warmupEpochs(), o.epochs() - 1) * steps, o.epochs() * steps, 0.01)))
+                            Math.min(o.warmupEpochs(), o.epochs() - 1) * rounds, o.epochs() * rounds, 0.01)))
                     .weightDecay(o.weightDecay())
                     .build()
                     .init();
         }
         Nd4j.getMemoryManager().togglePeriodicGc(true);
         Nd4j.getMemoryManager().setAutoGcWindow(2000);
-        log.printf("TransCNN%s on Fashion-MNIST (%s): %,d training and %,d test images, %d epochs, batch %d%n",
+        log.printf("TransCNN%s on Fashion-MNIST (%s): %,d training and %,d test images, %d epochs, batch %d%s%n",
                 o.ablation() ? " IRB-only ablation" : "", data.source(), trainCount, data.test().count(), o.epochs(),
-                o.batchSize());
-        AccuracyListener accuracy = new AccuracyListener();
-        net.setListeners(accuracy);
+                o.batchSize(), parallel.workers() == 1 ? "" : String.format(", %d workers (%s)", parallel.workers(),
+                        parallel.mode() == Parallelism.Mode.AVERAGING ? "averaging every "
+                                + parallel.averagingFrequency() + " rounds" : "shared gradients"));
+        EpochMeter meter = new EpochMeter();
+        ParallelWrapper wrapper = parallel.workers() == 1 ? null : wrapper(net, meter);
+        Consumer<MultiDataSetIterator> fitEpoch = wrapper != null ? it -> fitParallel(wrapper, it) : it -> {
+            while (it.hasNext()) {
+                net.fit(it.next());
+            }
+        };
+        if (wrapper == null) {
+            net.setListeners(meter);
+        }
         long start = System.nanoTime();
         int stop = (int) Math.min(o.epochs(), (long) history.size() + maxEpochs);
         for (int epoch = history.size(); epoch < stop; epoch++) {
             Nd4j.getRandom().setSeed(o.seed() * 7919L + epoch);
             Random augment = new Random(o.seed() * 31L + epoch);
             int[] order = train.order(trainCount, o.seed(), epoch);
-            double lossSum = 0;
-            accuracy.correct = 0;
-            long seen = 0;
             long epochStart = System.nanoTime();
             try (ProgressBar bar = new ProgressBarBuilder()
                     .setTaskName(String.format("epoch %d/%d", epoch + 1, o.epochs()))
@@ -182,31 +206,21 @@ public final class Trainer {
                     .setUpdateIntervalMillis(System.console() != null ? 1000 : 15000)
                     .showSpeed()
                     .build()) {
-                for (int step = 0; step < steps; step++) {
-                    int from = step * o.batchSize();
-                    int to = Math.min(trainCount, from + o.batchSize());
-                    MultiDataSet batch = train.batch(order, from, to, augment, o.labelSmoothing());
-                    accuracy.labels = batch.getLabels(0);
-                    net.fit(batch);
-                    int n = to - from;
-                    lossSum += net.score() * n;
-                    seen += n;
-                    double secs = (System.nanoTime() - epochStart) / 1e9;
-                    bar.step();
-                    bar.setExtraMessage(String.format(" loss %.3f acc %.3f %.0f img/s", lossSum / seen,
-                            (double) accuracy.correct / seen, seen / secs));
-                }
+                meter.start(bar);
+                fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), augment,
+                        o.labelSmoothing(), meter));
             }
             double seconds = (System.nanoTime() - epochStart) / 1e9;
             Evaluation test = Evaluation.of(net, data.test(), INPUT_SIZE, 250);
-            Epoch e = new Epoch(epoch + 1, lossSum / seen, (double) accuracy.correct / seen, test.accuracy(),
-                    seen / seconds, seconds, Benchmark.rssMb());
+            Epoch e = new Epoch(epoch + 1, meter.meanLoss(), meter.accuracy(), test.accuracy(),
+                    meter.seen() / seconds, seconds, Benchmark.rssMb());
             history.add(e);
             log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
                     e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
             double wall = priorSeconds + (System.nanoTime() - start) / 1e9;
             State state = new State();
             state.options = o;
+            state.parallel = parallel;
             state.history = new ArrayList<>(history);
             state.wallSeconds = wall;
             String stateJson = new ObjectMapper().writeValueAsString(state);
@@ -227,23 +241,39 @@ public final class Trainer {
         return history;
     }
 
-    /** Counts correct predictions of the training forward passes, from the logits DL4J hands to listeners. */
-    static final class AccuracyListener extends BaseTrainingListener {
-        INDArray labels;
-        long correct;
+    /** DL4J's ParallelWrapper over {@code net}: batches made on this thread, one meter shared by all workers. */
+    private ParallelWrapper wrapper(ComputationGraph net, EpochMeter meter) {
+        ParallelWrapper w = new ParallelWrapper.Builder<>(net)
+                .workers(parallel.workers())
+                .prefetchBuffer(0)
+                .trainingMode(parallel.mode() == Parallelism.Mode.AVERAGING ? ParallelWrapper.TrainingMode.AVERAGING
+                        : ParallelWrapper.TrainingMode.SHARED_GRADIENTS)
+                .averagingFrequency(parallel.averagingFrequency())
+                .averageUpdaters(true)
+                .build();
+        w.setListeners(meter);
+        return w;
+    }
 
-        @Override
-        public void onForwardPass(Model model, Map<String, INDArray> activations) {
-            INDArray logits = activations.get(TransCNN.LOGITS);
-            if (logits != null && labels != null) {
-                correct += logits.argMax(1).eq(labels.argMax(1)).castTo(DataType.INT).sumNumber().longValue();
+    /** One epoch on the workers; on failure (a worker's exception is rethrown here) the worker threads are ended. */
+    private static void fitParallel(ParallelWrapper wrapper, MultiDataSetIterator epoch) {
+        try {
+            wrapper.fit(epoch);
+        } catch (RuntimeException e) {
+            try {
+                wrapper.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
             }
+            throw e;
         }
     }
 
     /** Run state stored inside the checkpoint. */
     public static final class State {
         public Options options;
+        /** Workers of the run; absent in checkpoints of single-worker runs written before it existed. */
+        public Parallelism parallel;
         public List<Epoch> history = new ArrayList<>();
         public double wallSeconds;
     }
@@ -273,6 +303,11 @@ public final class Trainer {
         m.put("width", o.width());
         m.put("batch_size", o.batchSize());
         m.put("seed", o.seed());
+        m.put("workers", parallel.workers());
+        if (parallel.workers() > 1) {
+            m.put("parallel_mode", parallel.mode().cliName());
+            m.put("averaging_frequency", parallel.averagingFrequency());
+        }
         List<Map<String, Object>> epochs = new ArrayList<>();
         for (Epoch e : history) {
             Map<String, Object> row = new LinkedHashMap<>();
