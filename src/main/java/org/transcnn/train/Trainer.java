@@ -63,7 +63,7 @@ public final class Trainer {
         }
 
         public static Options defaults() {
-            return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 3, 128, 2e-3, 0.05, 1, 0.1,
+            return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 4, 128, 2e-3, 0.05, 1, 0.1,
                     42, false, false, 16, 0);
         }
     }
