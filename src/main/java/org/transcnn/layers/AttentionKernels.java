@@ -1,5 +1,6 @@
 package org.transcnn.layers;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -104,6 +105,10 @@ final class AttentionKernels {
         final double[] vt;   // [d, tk]
         final double[] p;    // [tq, tk], attention weights
         final double[] row;  // [max(tk, d)]
+        final double[] dk;   // [tk, d]
+        final double[] dv;   // [tk, d]
+        final double[] dO;   // [d]
+        final double[] dQ;   // [d]
 
         Window(Layout l) {
             this.l = l;
@@ -120,6 +125,10 @@ final class AttentionKernels {
             vt = new double[d * mk];
             p = new double[mq * mk];
             row = new double[Math.max(mk, d)];
+            dk = new double[mk * d];
+            dv = new double[mk * d];
+            dO = new double[d];
+            dQ = new double[d];
         }
 
         /** Token positions (y * width + x) of window (wr, wc), row-major. */
@@ -173,7 +182,7 @@ final class AttentionKernels {
         void softmax() {
             for (int i = 0; i < tq; i++) {
                 int r = i * tk;
-                java.util.Arrays.fill(p, r, r + tk, 0.0);
+                Arrays.fill(p, r, r + tk, 0.0);
                 for (int j = 0; j < d; j++) {
                     double a = qs[i * d + j];
                     int kb = j * tk;
@@ -203,7 +212,7 @@ final class AttentionKernels {
             int qMap = l.qH * l.qW;
             double[] o = row;
             for (int i = 0; i < tq; i++) {
-                java.util.Arrays.fill(o, 0, d, 0.0);
+                Arrays.fill(o, 0, d, 0.0);
                 int r = i * tk;
                 for (int t = 0; t < tk; t++) {
                     double w = p[r + t];
@@ -222,11 +231,9 @@ final class AttentionKernels {
         void backward(double[] dOut, double[] dq, double[] dkv, int b, int h) {
             int qMap = l.qH * l.qW;
             int kMap = l.kH * l.kW;
-            double[] dk = new double[tk * d];
-            double[] dv = new double[tk * d];
-            double[] dO = new double[d];
-            double[] dQ = new double[d];
-            double[] dS = row.length >= tk ? row : new double[tk];
+            Arrays.fill(dk, 0, tk * d, 0.0);
+            Arrays.fill(dv, 0, tk * d, 0.0);
+            double[] dS = row;
             for (int i = 0; i < tq; i++) {
                 int base = (b * l.outChannels() + h * d) * qMap + qPos[i];
                 for (int j = 0; j < d; j++) {
@@ -234,7 +241,7 @@ final class AttentionKernels {
                 }
                 int r = i * tk;
                 // dP[i, t] = dO[i] . v[t];  dv[t] += p[i, t] dO[i]
-                java.util.Arrays.fill(dS, 0, tk, 0.0);
+                Arrays.fill(dS, 0, tk, 0.0);
                 for (int j = 0; j < d; j++) {
                     double a = dO[j];
                     int vb = j * tk;
@@ -246,7 +253,7 @@ final class AttentionKernels {
                 for (int t = 0; t < tk; t++) {
                     dot += dS[t] * p[r + t];
                 }
-                java.util.Arrays.fill(dQ, 0.0);
+                Arrays.fill(dQ, 0.0);
                 for (int t = 0; t < tk; t++) {
                     double pt = p[r + t];
                     double s = pt * (dS[t] - dot);

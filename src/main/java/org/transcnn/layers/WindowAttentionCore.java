@@ -48,7 +48,7 @@ public class WindowAttentionCore extends AttentionCore {
     }
 
     /** True when H or W is not a multiple of G, so edge windows are cut (padding masked out). */
-    public boolean isPadded() {
+    public boolean cutsEdgeWindows() {
         return height % gridSize != 0 || width % gridSize != 0;
     }
 
