@@ -11,7 +11,6 @@ classifiers=("$@")
 [ ${#classifiers[@]} -gt 0 ] || classifiers=(linux-x86_64 linux-x86_64-avx2 linux-x86_64-avx512 linux-x86_64-onednn \
   linux-x86_64-onednn-avx2 linux-x86_64-onednn-avx512)
 [ -d "$root/target/lib" ] || (cd "$root" && mvn -q -B package -DskipTests)
-jar=$(ls "$root"/target/transcnn-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -n 1)
 repo="${MAVEN_REPO:-$HOME/.m2/repository}/org/nd4j/nd4j-native/1.0.0-M2.1"
 for c in "${classifiers[@]}"; do
   native="$repo/nd4j-native-1.0.0-M2.1-$c.jar"
@@ -22,8 +21,9 @@ for c in "${classifiers[@]}"; do
   cp "$native" "$lib"/
   ext="${c#linux-x86_64}"
   printf '%s ' "$c"
+  # target/classes, not the jar: the jar's manifest would add target/lib (and its plain native jar) to the class path
   java -Xmx2g -Dorg.slf4j.simpleLogger.defaultLogLevel=error -Dorg.bytedeco.javacpp.platform.extension="$ext" \
-    -cp "$jar:$lib/*" org.transcnn.cli.TransCnnCli benchmark --preset SMALL --batch 8 --height 256 --width 256 \
+    -cp "$root/target/classes:$lib/*" org.transcnn.cli.TransCnnCli benchmark --preset SMALL --batch 8 --height 256 --width 256 \
     --train --iters "$iters" --json || echo "{\"error\": \"$c failed\"}"
   rm -rf "$lib"
 done
