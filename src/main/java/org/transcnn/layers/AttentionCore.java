@@ -1,7 +1,5 @@
 package org.transcnn.layers;
 
-import org.deeplearning4j.nn.api.Layer;
-import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
@@ -9,7 +7,6 @@ import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
 import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.graph.vertex.BaseGraphVertex;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
@@ -200,22 +197,12 @@ public abstract class AttentionCore extends GraphVertex {
     }
 
     /** Runtime vertex: validates the inputs, then runs the attention kernels forward and backward. */
-    static final class Impl extends BaseGraphVertex {
+    static final class Impl extends ParameterFreeVertex {
         private final AttentionCore conf;
 
         Impl(ComputationGraph graph, String name, int idx, DataType dataType, AttentionCore conf) {
-            super(graph, name, idx, null, null, dataType);
+            super(graph, name, idx, dataType);
             this.conf = conf;
-        }
-
-        @Override
-        public boolean hasLayer() {
-            return false;
-        }
-
-        @Override
-        public Layer getLayer() {
-            return null;
         }
 
         private double[][] read() {
@@ -248,17 +235,6 @@ public abstract class AttentionCore extends GraphVertex {
                         inputs[1].shape(), 'c'));
             }
             return new Pair<>(null, grads);
-        }
-
-        @Override
-        public void setBackpropGradientsViewArray(INDArray backpropGradientsViewArray) {
-            // no parameters
-        }
-
-        @Override
-        public Pair<INDArray, MaskState> feedForwardMaskArrays(INDArray[] maskArrays, MaskState currentMaskState,
-                int minibatchSize) {
-            return null;
         }
 
         @Override

@@ -52,19 +52,7 @@ final class AttentionKernels {
     /** Output [B, heads*d, qH, qW] in C order. */
     static double[] forward(double[] q, double[] kv, Layout l) {
         double[] out = new double[l.batch * l.outChannels() * l.qH * l.qW];
-        IntStream.range(0, l.batch * l.heads).parallel().forEach(task -> {
-            Window w = new Window(l);
-            int b = task / l.heads;
-            int h = task % l.heads;
-            for (int wr = 0; wr < l.windowRows(); wr++) {
-                for (int wc = 0; wc < l.windowCols(); wc++) {
-                    w.select(wr, wc);
-                    w.gather(q, kv, b, h);
-                    w.softmax();
-                    w.attendAndScatter(out, b, h);
-                }
-            }
-        });
+        eachWindow(q, kv, l, (w, b, h) -> w.attendAndScatter(out, b, h));
         return out;
     }
 
@@ -74,6 +62,16 @@ final class AttentionKernels {
      * to the output.
      */
     static void backward(double[] q, double[] kv, double[] dOut, Layout l, double[] dq, double[] dkv) {
+        eachWindow(q, kv, l, (w, b, h) -> w.backward(dOut, dq, dkv, b, h));
+    }
+
+    /** What to do with a window once its tokens are gathered and its attention weights computed. */
+    private interface WindowStep {
+        void apply(Window w, int batch, int head);
+    }
+
+    /** Runs {@code step} on every window of every (batch, head), the (batch, head) pairs in parallel. */
+    private static void eachWindow(double[] q, double[] kv, Layout l, WindowStep step) {
         IntStream.range(0, l.batch * l.heads).parallel().forEach(task -> {
             Window w = new Window(l);
             int b = task / l.heads;
@@ -83,7 +81,7 @@ final class AttentionKernels {
                     w.select(wr, wc);
                     w.gather(q, kv, b, h);
                     w.softmax();
-                    w.backward(dOut, dq, dkv, b, h);
+                    step.apply(w, b, h);
                 }
             }
         });
