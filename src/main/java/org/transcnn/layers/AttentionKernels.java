@@ -52,7 +52,7 @@ final class AttentionKernels {
     /** Output [B, heads*d, qH, qW] in C order. */
     static double[] forward(double[] q, double[] kv, Layout l) {
         double[] out = new double[l.batch * l.outChannels() * l.qH * l.qW];
-        eachWindow(q, kv, l, (w, b, h) -> w.attendAndScatter(out, b, h));
+        eachWindow(q, kv, l, false, (w, b, h) -> w.attendAndScatter(out, b, h));
         return out;
     }
 
@@ -62,7 +62,7 @@ final class AttentionKernels {
      * to the output.
      */
     static void backward(double[] q, double[] kv, double[] dOut, Layout l, double[] dq, double[] dkv) {
-        eachWindow(q, kv, l, (w, b, h) -> w.backward(dOut, dq, dkv, b, h));
+        eachWindow(q, kv, l, true, (w, b, h) -> w.backward(dOut, dq, dkv, b, h));
     }
 
     /** What to do with a window once its tokens are gathered and its attention weights computed. */
@@ -70,8 +70,11 @@ final class AttentionKernels {
         void apply(Window w, int batch, int head);
     }
 
-    /** Runs {@code step} on every window of every (batch, head), the (batch, head) pairs in parallel. */
-    private static void eachWindow(double[] q, double[] kv, Layout l, WindowStep step) {
+    /**
+     * Runs {@code step} on every window of every (batch, head), the (batch, head) pairs in parallel; with
+     * {@code backward} the window also gathers the key-major and value-transposed copies only the backward pass reads.
+     */
+    private static void eachWindow(double[] q, double[] kv, Layout l, boolean backward, WindowStep step) {
         IntStream.range(0, l.batch * l.heads).parallel().forEach(task -> {
             Window w = new Window(l);
             int b = task / l.heads;
@@ -79,7 +82,7 @@ final class AttentionKernels {
             for (int wr = 0; wr < l.windowRows(); wr++) {
                 for (int wc = 0; wc < l.windowCols(); wc++) {
                     w.select(wr, wc);
-                    w.gather(q, kv, b, h);
+                    w.gather(q, kv, b, h, backward);
                     w.softmax();
                     step.apply(w, b, h);
                 }
@@ -98,9 +101,9 @@ final class AttentionKernels {
         int tk;
         final double[] qs;   // [tq, d], scaled queries
         final double[] kt;   // [d, tk], keys transposed
-        final double[] kr;   // [tk, d], keys
+        final double[] kr;   // [tk, d], keys (backward only)
         final double[] v;    // [tk, d]
-        final double[] vt;   // [d, tk]
+        final double[] vt;   // [d, tk] (backward only)
         final double[] p;    // [tq, tk], attention weights
         final double[] row;  // [max(tk, d)]
         final double[] dk;   // [tk, d]
@@ -155,7 +158,7 @@ final class AttentionKernels {
             tk = t;
         }
 
-        void gather(double[] q, double[] kvIn, int b, int h) {
+        void gather(double[] q, double[] kvIn, int b, int h, boolean backward) {
             int qMap = l.qH * l.qW;
             int kMap = l.kH * l.kW;
             for (int j = 0; j < d; j++) {
@@ -169,9 +172,11 @@ final class AttentionKernels {
                     double kij = kvIn[kBase + kPos[i]];
                     double vij = kvIn[vBase + kPos[i]];
                     kt[j * tk + i] = kij;
-                    kr[i * d + j] = kij;
                     v[i * d + j] = vij;
-                    vt[j * tk + i] = vij;
+                    if (backward) {
+                        kr[i * d + j] = kij;
+                        vt[j * tk + i] = vij;
+                    }
                 }
             }
         }
