@@ -2,6 +2,8 @@ package org.transcnn.layers;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -12,7 +14,23 @@ import java.util.Arrays;
 /** Fast copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java double arrays in C order. */
 final class Buffers {
 
+    /** Floats converted per bulk copy between a direct buffer and a Java array. */
+    private static final int CHUNK = 1 << 14;
+
     private Buffers() {
+    }
+
+    /**
+     * op(a) times op(b) into a new C-ordered matrix (op = transpose when the flag is set), in one BLAS call:
+     * {@link INDArray#mmul} computes into a Fortran-ordered temporary and copies it when asked for C order.
+     */
+    static INDArray gemm(INDArray a, INDArray b, boolean transposeA, boolean transposeB) {
+        long rows = transposeA ? a.columns() : a.rows();
+        long cols = transposeB ? b.rows() : b.columns();
+        INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {rows, cols}, 'c');
+        Nd4j.exec(new Mmul(a, b, c, 1.0, 0.0, MMulTranspose.builder().transposeA(transposeA)
+                .transposeB(transposeB).build()));
+        return c;
     }
 
     /** The values of {@code a} in C order. */
@@ -25,8 +43,13 @@ final class Buffers {
             b.get(out, 0, n);
         } else if (c.dataType() == DataType.FLOAT) {
             FloatBuffer b = c.data().asNioFloat();
-            for (int i = 0; i < n; i++) {
-                out[i] = b.get(i);
+            float[] chunk = new float[Math.min(n, CHUNK)];
+            for (int start = 0; start < n; start += chunk.length) {
+                int len = Math.min(chunk.length, n - start);
+                b.get(start, chunk, 0, len);
+                for (int i = 0; i < len; i++) {
+                    out[start + i] = chunk[i];
+                }
             }
         } else {
             return c.data().asDouble();
@@ -43,8 +66,13 @@ final class Buffers {
             out.data().asNioDouble().put(values, 0, values.length);
         } else if (out.dataType() == DataType.FLOAT) {
             FloatBuffer b = out.data().asNioFloat();
-            for (int i = 0; i < values.length; i++) {
-                b.put(i, (float) values[i]);
+            float[] chunk = new float[Math.min(values.length, CHUNK)];
+            for (int start = 0; start < values.length; start += chunk.length) {
+                int len = Math.min(chunk.length, values.length - start);
+                for (int i = 0; i < len; i++) {
+                    chunk[i] = (float) values[start + i];
+                }
+                b.put(start, chunk, 0, len);
             }
         } else {
             out.data().setData(values);

@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.deeplearning4j.nn.api.ParamInitializer;
@@ -28,21 +27,12 @@ final class Layers {
     private Layers() {
     }
 
-    /** Conv2d(nIn, nOut, k, stride, padding (k-1)/2), PyTorch semantics; 1x1 stride-1 ones are GEMMs. */
+    /** Conv2d(nIn, nOut, k, stride, padding (k-1)/2), PyTorch semantics, as one GEMM (1x1 stride-1: no patches). */
     static ConvolutionLayer conv(int nIn, int nOut, int kernel, int stride, boolean bias) {
         if (kernel == 1 && stride == 1) {
             return PointwiseConv.of(nIn, nOut, bias);
         }
-        int pad = (kernel - 1) / 2;
-        return new ConvolutionLayer.Builder(kernel, kernel)
-                .stride(stride, stride)
-                .padding(pad, pad)
-                .convolutionMode(ConvolutionMode.Truncate)
-                .nIn(nIn)
-                .nOut(nOut)
-                .hasBias(bias)
-                .activation(Activation.IDENTITY)
-                .build();
+        return GemmConv.of(nIn, nOut, kernel, stride, (kernel - 1) / 2, bias);
     }
 
     /** Depthwise Conv2d(c, c, k, groups=c, padding (k-1)/2), no bias. */

@@ -48,7 +48,7 @@ class FastLayersTest {
         s.setParams(f.params());
         for (int pass = 0; pass < 2; pass++) {
             INDArray x = Nd4j.randn(DataType.DOUBLE, b, c, h, w);
-            INDArray y = Nd4j.randn(DataType.DOUBLE, b, c, h, w);
+            INDArray y = Nd4j.randn(DataType.DOUBLE, f.outputSingle(x).shape());
             assertEquals(0.0, f.outputSingle(x).sub(s.outputSingle(x)).amaxNumber().doubleValue(), 1e-12, "output");
             for (ComputationGraph n : new ComputationGraph[] {f, s}) {
                 n.setInputs(x);
@@ -72,6 +72,16 @@ class FastLayersTest {
     void pointwiseMatchesDl4j(int b, int c, int h, int w, boolean bias) {
         assertSameAsStock(b, c, h, w, PointwiseConv.of(c, c, bias), new ConvolutionLayer.Builder(1, 1).nIn(c).nOut(c)
                 .hasBias(bias).convolutionMode(ConvolutionMode.Truncate).activation(Activation.IDENTITY).build());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2, 3, 5, 7, 3, 2, 1, true", "1, 4, 8, 8, 3, 2, 1, false", "3, 2, 6, 4, 3, 1, 1, true",
+            "2, 3, 9, 7, 5, 2, 2, true", "2, 2, 1, 1, 3, 2, 1, true", "1, 3, 7, 5, 3, 3, 0, false",
+            "2, 4, 4, 6, 1, 2, 0, true"})
+    void gemmConvMatchesDl4j(int b, int c, int h, int w, int k, int stride, int pad, boolean bias) {
+        assertSameAsStock(b, c, h, w, GemmConv.of(c, 2 * c, k, stride, pad, bias), new ConvolutionLayer.Builder(k, k)
+                .stride(stride, stride).padding(pad, pad).nIn(c).nOut(2 * c).hasBias(bias)
+                .convolutionMode(ConvolutionMode.Truncate).activation(Activation.IDENTITY).build());
     }
 
     @ParameterizedTest

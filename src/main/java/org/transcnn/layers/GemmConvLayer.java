@@ -1,0 +1,235 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
+import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * Runtime layer of {@link GemmConv} and {@link PointwiseConv}: the batch is laid out as a patch matrix
+ * [Cin*kH*kW, B*Ho*Wo] (for 1x1 stride-1 kernels simply the channel-major [Cin, B*H*W]), multiplied by the
+ * [Cout, Cin*kH*kW] weights in one GEMM and laid back out as [B, Cout, Ho, Wo]. The backward pass is two GEMMs and,
+ * for larger kernels, the patch gradients summed back onto the input pixels.
+ */
+public class GemmConvLayer extends ConvolutionLayer {
+
+    public GemmConvLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    private org.deeplearning4j.nn.conf.layers.ConvolutionLayer convConf() {
+        return layerConf();
+    }
+
+    private int nIn() {
+        return (int) convConf().getNIn();
+    }
+
+    private int nOut() {
+        return (int) convConf().getNOut();
+    }
+
+    private boolean pointwise() {
+        int[] k = convConf().getKernelSize();
+        int[] s = convConf().getStride();
+        int[] p = convConf().getPadding();
+        return k[0] == 1 && k[1] == 1 && s[0] == 1 && s[1] == 1 && p[0] == 0 && p[1] == 0;
+    }
+
+    /** Checks the configuration and the input; returns {Ho, Wo}. */
+    private int[] checkInput() {
+        org.deeplearning4j.nn.conf.layers.ConvolutionLayer c = convConf();
+        if (c.getDilation()[0] != 1 || c.getDilation()[1] != 1 || c.getCnn2dDataFormat() != CNN2DFormat.NCHW
+                || !(c.getConvolutionMode() == ConvolutionMode.Truncate
+                || c.getConvolutionMode() == ConvolutionMode.Strict)) {
+            throw new IllegalStateException("GemmConv " + layerId() + " supports only dilation 1, NCHW and explicit "
+                    + "symmetric padding (ConvolutionMode Truncate or Strict)");
+        }
+        if (input.rank() != 4 || input.size(1) != nIn()) {
+            throw new IllegalArgumentException("convolution " + layerId() + " expects [B, " + nIn() + ", H, W], got "
+                    + Arrays.toString(input.shape()));
+        }
+        int[] k = c.getKernelSize();
+        int[] s = c.getStride();
+        int[] p = c.getPadding();
+        long h = input.size(2) + 2L * p[0];
+        long w = input.size(3) + 2L * p[1];
+        if (h < k[0] || w < k[1]) {
+            throw new IllegalArgumentException("convolution " + layerId() + ": input " + input.size(2) + "x"
+                    + input.size(3) + " padded by " + p[0] + "x" + p[1] + " is smaller than the " + k[0] + "x" + k[1]
+                    + " kernel");
+        }
+        return new int[] {(int) ((h - k[0]) / s[0] + 1), (int) ((w - k[1]) / s[1] + 1)};
+    }
+
+    private INDArray weights2d(boolean training, LayerWorkspaceMgr mgr) {
+        int[] k = convConf().getKernelSize();
+        return getParamWithNoise(ConvolutionParamInitializer.WEIGHT_KEY, training, mgr)
+                .reshape('c', nOut(), (long) nIn() * k[0] * k[1]);
+    }
+
+    /** [B, C, H, W] -&gt; the patch matrix [C*kH*kW, B*Ho*Wo] (a new array). */
+    private INDArray patches(INDArray x, int ho, int wo) {
+        long[] s = x.shape();
+        int b = (int) s[0];
+        int c = (int) s[1];
+        int h = (int) s[2];
+        int w = (int) s[3];
+        if (pointwise()) {
+            INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {c, (long) b * h * w}, 'c');
+            Buffers.swapLeadingAxes(Buffers.contiguous(x), out, b, c, h * w);
+            return out;
+        }
+        Geometry g = new Geometry(convConf(), b, c, h, w, ho, wo);
+        double[] src = Buffers.read(x);
+        double[] cols = new double[g.rows() * g.columns()];
+        IntStream.range(0, g.rows()).parallel().forEach(r -> g.gather(src, cols, r));
+        return Buffers.write(cols, Nd4j.createUninitialized(x.dataType(), new long[] {g.rows(), g.columns()}, 'c'));
+    }
+
+    /** Adds the patch matrix {@code cols} [C*kH*kW, B*Ho*Wo] back onto the pixels: {@code out} [B, C, H, W]. */
+    private void scatterPatches(INDArray cols, INDArray out, int ho, int wo) {
+        long[] s = out.shape();
+        int b = (int) s[0];
+        int c = (int) s[1];
+        int h = (int) s[2];
+        int w = (int) s[3];
+        if (pointwise()) {
+            Buffers.swapLeadingAxes(Buffers.contiguous(cols), out, c, b, h * w);
+            return;
+        }
+        Geometry g = new Geometry(convConf(), b, c, h, w, ho, wo);
+        double[] d = Buffers.read(cols);
+        double[] dx = new double[b * c * h * w];
+        IntStream.range(0, c).parallel().forEach(ch -> g.scatter(d, dx, ch));
+        Buffers.write(dx, out);
+    }
+
+    @Override
+    protected Pair<INDArray, INDArray> preOutput(boolean training, boolean forBackprop, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        int[] o = checkInput();
+        long[] in = input.shape();
+        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {in[0], nOut(), o[0],
+                o[1]}, 'c');
+        INDArray w = weights2d(training, mgr);
+        INDArray b = convConf().hasBias() ? getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr) : null;
+        // Temporaries live in the layer's working-memory workspace when DL4J has one open (training), else on the heap
+        INDArray cols = patches(input.castTo(dataType), o[0], o[1]);
+        INDArray y = Buffers.gemm(w, cols, false, false);
+        if (b != null) {
+            y.addiColumnVector(b.reshape(nOut(), 1));
+        }
+        Buffers.swapLeadingAxes(y, out, nOut(), (int) in[0], o[0] * o[1]);
+        return new Pair<>(out, null);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        assertInputSet(true);
+        int[] o = checkInput();
+        INDArray delta = convConf().getActivationFn() instanceof ActivationIdentity ? epsilon
+                : convConf().getActivationFn().backprop(preOutput(true, true, mgr).getFirst(), epsilon).getFirst();
+        INDArray w = weights2d(true, mgr);
+        INDArray eps = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
+        Gradient g = new DefaultGradient();
+        INDArray weightGrad = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
+        long[] ds = delta.shape();
+        INDArray dy = Nd4j.createUninitialized(dataType, new long[] {ds[1], ds[0] * ds[2] * ds[3]}, 'c');
+        Buffers.swapLeadingAxes(Buffers.contiguous(delta.castTo(dataType)), dy, (int) ds[0], (int) ds[1],
+                (int) (ds[2] * ds[3]));
+        INDArray x = patches(input.castTo(dataType), o[0], o[1]);
+        weightGrad.assign(Buffers.gemm(dy, x, false, true).reshape(weightGrad.shape()));
+        if (convConf().hasBias()) {
+            INDArray biasGrad = gradientViews.get(ConvolutionParamInitializer.BIAS_KEY);
+            biasGrad.assign(dy.sum(1).reshape(biasGrad.shape()));
+            g.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGrad);
+        }
+        scatterPatches(Buffers.gemm(w, dy, true, false), eps, o[0], o[1]);
+        g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
+        weightNoiseParams.clear();
+        return new Pair<>(g, backpropDropOutIfPresent(eps));
+    }
+
+    /** Index arithmetic between pixels [B, C, H, W] and patch-matrix rows (c, i, j) and columns (b, oy, ox). */
+    private record Geometry(int b, int c, int h, int w, int ho, int wo, int kh, int kw, int sh, int sw, int ph,
+                            int pw) {
+
+        Geometry(org.deeplearning4j.nn.conf.layers.ConvolutionLayer conf, int b, int c, int h, int w, int ho,
+                 int wo) {
+            this(b, c, h, w, ho, wo, conf.getKernelSize()[0], conf.getKernelSize()[1], conf.getStride()[0],
+                    conf.getStride()[1], conf.getPadding()[0], conf.getPadding()[1]);
+        }
+
+        int rows() {
+            return c * kh * kw;
+        }
+
+        int columns() {
+            return b * ho * wo;
+        }
+
+        /** Fills row r = (ch, i, j) of the patch matrix: x[n, ch, oy*sh - ph + i, ox*sw - pw + j], 0 outside. */
+        void gather(double[] x, double[] cols, int r) {
+            int ch = r / (kh * kw);
+            int i = (r / kw) % kh;
+            int j = r % kw;
+            for (int n = 0; n < b; n++) {
+                int plane = (n * c + ch) * h * w;
+                for (int oy = 0; oy < ho; oy++) {
+                    int iy = oy * sh - ph + i;
+                    if (iy < 0 || iy >= h) {
+                        continue;
+                    }
+                    int dst = r * columns() + (n * ho + oy) * wo;
+                    int srcRow = plane + iy * w;
+                    for (int ox = 0; ox < wo; ox++) {
+                        int ix = ox * sw - pw + j;
+                        if (ix >= 0 && ix < w) {
+                            cols[dst + ox] = x[srcRow + ix];
+                        }
+                    }
+                }
+            }
+        }
+
+        /** Adds the rows of channel ch of the patch-matrix gradient onto dx[., ch, ., .] (the transpose of gather). */
+        void scatter(double[] cols, double[] dx, int ch) {
+            for (int i = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    int r = (ch * kh + i) * kw + j;
+                    for (int n = 0; n < b; n++) {
+                        int plane = (n * c + ch) * h * w;
+                        for (int oy = 0; oy < ho; oy++) {
+                            int iy = oy * sh - ph + i;
+                            if (iy < 0 || iy >= h) {
+                                continue;
+                            }
+                            int src = r * columns() + (n * ho + oy) * wo;
+                            int dstRow = plane + iy * w;
+                            for (int ox = 0; ox < wo; ox++) {
+                                int ix = ox * sw - pw + j;
+                                if (ix >= 0 && ix < w) {
+                                    dx[dstRow + ix] += cols[src + ox];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
