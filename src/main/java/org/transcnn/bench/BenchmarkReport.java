@@ -46,10 +46,15 @@ public final class BenchmarkReport {
         return rows;
     }
 
+    /**
+     * Row name: preset, activation if GELU, input size, and the framework for rows from another one (the PyTorch
+     * reference's rows carry {@code "framework": "pytorch <version>"}; rows without the field are this library's).
+     */
     static String label(JsonNode r) {
         String act = r.path("activation").asText("");
+        String framework = r.path("framework").asText("DL4J");
         return r.get("preset").asText() + (act.equals("GELU") ? " (GELU)" : "") + " " + r.get("height").asInt() + "x"
-                + r.get("width").asInt();
+                + r.get("width").asInt() + (framework.equalsIgnoreCase("DL4J") ? "" : " (" + framework + ")");
     }
 
     /** Markdown table: one row per JSON line, GFLOP/s also as a share of the matrix-multiply roofline. */

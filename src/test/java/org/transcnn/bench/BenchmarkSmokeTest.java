@@ -59,6 +59,21 @@ class BenchmarkSmokeTest {
     }
 
     @Test
+    void reportLabelsRowsOfAnotherFramework() throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        String common = "\"batch\":8,\"height\":256,\"width\":256,\"fwd_img_s\":2.0,\"train_img_s\":1.0,"
+                + "\"train_gflop_s\":17.1,\"peak_rss_mb\":3000,\"macs_per_image\":2850541568,\"fwd_gflop_s\":11.4";
+        JsonNode dl4j = mapper.readTree("{\"preset\":\"SMALL\",\"activation\":\"SILU\"," + common + "}");
+        JsonNode torch = mapper.readTree("{\"framework\":\"pytorch 1.13.0a0\",\"preset\":\"BASE\","
+                + "\"activation\":\"GELU\"," + common + "}");
+        assertEquals("SMALL 256x256", BenchmarkReport.label(dl4j));
+        assertEquals("BASE (GELU) 256x256 (pytorch 1.13.0a0)", BenchmarkReport.label(torch));
+        String table = BenchmarkReport.table(java.util.List.of(dl4j, torch));
+        assertTrue(table.contains("| SMALL 256x256 | 8 | 2.851 | 2.00 | 1.00 |"), table);
+        assertTrue(table.contains("| BASE (GELU) 256x256 (pytorch 1.13.0a0) | 8 |"), table);
+    }
+
+    @Test
     void badIterationsAreRefused() {
         TransCnnCliAccess.Result r = TransCnnCliAccess.run("benchmark", "--preset", "SMALL", "--iters", "0");
         assertTrue(r.code() != 0 && r.err().contains("iterations >= 1"), r.err());
