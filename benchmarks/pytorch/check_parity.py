@@ -1,11 +1,12 @@
 """Checks transcnn_ref.py against the reference fixtures produced by the official TransCNN code.
 
-Usage (dev tool; the fixtures are not part of this repository):
+Usage (a development tool, not part of the build or the tests):
     /usr/bin/python3 benchmarks/pytorch/check_parity.py [FIXTURES_DIR]
-FIXTURES_DIR defaults to ../shared/fixtures relative to the repository root (the shared folder next to this
-checkout in the project's workspace), i.e. the folder holding transcnn-mini-64, transcnn-mini-128 and
-transcnn-mini-rect, each with config.json, model.pth, input.npy, eval_logits.npy, eval_stage{1..4}.npy,
-train_stage4.npy (and, for mini-64, grad_seed.npy and grads/NAME.npy).
+FIXTURES_DIR: the folder holding transcnn-mini-64, transcnn-mini-128 and transcnn-mini-rect, each with
+config.json, model.pth, input.npy, eval_logits.npy, eval_stage{1..4}.npy, train_stage4.npy (and, for mini-64,
+grad_seed.npy and grads/NAME.npy). Default: src/test/resources/fixtures of this repository, the copy the Java
+tests use (identical to the project's shared fixtures folder, ../shared/fixtures from the repository root in the
+development workspace, which can be passed instead).
 
 For each fixture: builds TransCNN from config.json's constructor kwargs, loads model.pth with strict=True (so the
 state_dict keys must equal the official ones), and compares
@@ -119,7 +120,7 @@ def main(argv):
         print(__doc__)
         return 2
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    fixtures = argv[1] if len(argv) == 2 else os.path.join(root, "..", "shared", "fixtures")
+    fixtures = argv[1] if len(argv) == 2 else os.path.join(root, "src", "test", "resources", "fixtures")
     torch.manual_seed(0)
     failures = []
 
