@@ -3,23 +3,26 @@
 Usage:
     /usr/bin/python3 benchmarks/pytorch/bench.py --preset SMALL|BASE|MEDIUM|LARGE [--batch 8] [--height 256]
         [--width 256] [--iters 5] [--warmup 2] [--threads 2] [--activation SILU|GELU] [--no-train] [--json]
+        [--allow-reference-blas]
 
 Same methodology as the Java harness (org.transcnn.bench.Benchmark / BenchmarkCommand):
   - random input, uniform [0, 1), fixed seed; labels i % classes; 1000 classes; fresh (official) initialisation;
   - inference: model.eval() under torch.no_grad(), `warmup` untimed then `iters` timed passes, median;
   - training (unless --no-train): model.train() (BatchNorm on batch statistics, the hard-coded head dropout 0.2, no
-    drop path: the Java defaults), forward + cross-entropy + backward + AdamW step (lr 1e-3, weight decay 0.05, on
-    every parameter), gradients cleared each step; `warmup` untimed then `iters` timed steps, median;
-    measured after inference, in the same process;
+    drop path: the Java defaults), forward + cross-entropy + backward + AdamW step (lr 1e-3, weight decay 0.05 on
+    every parameter; the Java harness steps Adam 1e-3 without decay, one elementwise update per parameter less),
+    gradients cleared each step; `warmup` untimed then `iters` timed steps, median; measured after inference, in
+    the same process;
   - images/s = batch / median seconds; GFLOP/s = 2 flops per multiply-add, a training step counted as 3 forward
     passes; multiply-adds per image counted as the Java ModelSummary counts them (count_macs);
   - peak RSS: the process's ru_maxrss (KiB on Linux) / 1024, whole MB, like the Java VmHWM / 1024.
-torch.set_num_threads(threads) sets the intra-op threads (default 2). The BLAS that torch's matmuls run on is
-reported ("blas"); Debian's python3-torch uses the system libblas.so.3, which is netlib's unoptimised reference
-BLAS unless an optimised one is installed (apt-get install libopenblas0-openmp: OpenBLAS on torch's own OpenMP
-runtime). On the reference BLAS bench.py refuses to run (exit 3) unless --allow-reference-blas. Like the official code, the reference needs
-height and width to be multiples of 128 for the presets (whole 8x8 windows at strides 4, 8 and 16; the Java
-library pads instead), so the smallest input is 128x128.
+torch.set_num_threads(threads) sets the intra-op threads (default 2).
+The BLAS that torch's matmuls run on is reported ("blas"): Debian's python3-torch uses the system libblas.so.3,
+which is netlib's unoptimised reference BLAS unless an optimised one is installed (apt-get install
+libopenblas0-openmp: OpenBLAS on torch's own OpenMP runtime). On the reference BLAS bench.py refuses to run
+(exit 3) unless --allow-reference-blas.
+Like the official code, the reference needs height and width to be multiples of 128 for the presets (whole 8x8
+windows at strides 4, 8 and 16; the Java library pads instead), so the smallest input is 128x128.
 With --json prints one JSON line with the Java rows' field names plus "framework": "pytorch <version>", which
 BenchmarkReport uses to label the row; rows without "framework" are DL4J's.
 """
@@ -145,8 +148,8 @@ def main(argv=None):
     framework = f"pytorch {torch.__version__}"
     if a.json:
         o = {"framework": framework, "preset": a.preset, "activation": a.activation, "batch": a.batch,
-             "height": a.height, "width": a.width, "iters": a.iters, "threads": a.threads, "blas": blas, "fwd_img_s": fwd_img_s,
-             "train_img_s": train_img_s}
+             "height": a.height, "width": a.width, "iters": a.iters, "threads": a.threads, "blas": blas,
+             "fwd_img_s": fwd_img_s, "train_img_s": train_img_s}
         if train_img_s is not None:
             o["train_gflop_s"] = 6.0 * macs * train_img_s / 1e9
         o.update({"peak_rss_mb": rss, "macs_per_image": macs, "fwd_gmac_s": fwd_img_s * macs / 1e9,
@@ -155,8 +158,8 @@ def main(argv=None):
     else:
         train = (f", training {train_img_s:.2f} images/s ({6.0 * macs * train_img_s / 1e9:.1f} GFLOP/s)"
                  if train_img_s is not None else "")
-        print(f"{a.preset} ({framework}, {a.threads} threads, BLAS {blas}) batch {a.batch}, {a.height}x{a.width}: inference "
-              f"{fwd_img_s:.2f} images/s ({2.0 * macs * fwd_img_s / 1e9:.1f} GFLOP/s){train}, peak RSS {rss} MB")
+        print(f"{a.preset} ({framework}, {a.threads} threads, BLAS {blas}) batch {a.batch}, {a.height}x{a.width}: "
+              f"inference {fwd_img_s:.2f} images/s ({2.0 * macs * fwd_img_s / 1e9:.1f} GFLOP/s){train}, peak RSS {rss} MB")
     return 0
 
 
