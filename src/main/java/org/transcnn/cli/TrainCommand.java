@@ -1,5 +1,6 @@
 package org.transcnn.cli;
 
+import org.transcnn.train.Augment;
 import org.transcnn.train.Parallelism;
 import org.transcnn.train.Trainer;
 import picocli.CommandLine.Command;
@@ -46,6 +47,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--limit", description = "use only the first N training images, shuffled each epoch (default: all)")
     int limit = D.trainLimit();
 
+    @Option(names = "--augment", description = "training augmentation: none, flip (mirror), shift-flip (random "
+            + "offset on the 32x32 canvas and mirror); default ${DEFAULT-VALUE}")
+    String augment = D.augment().cliName();
+
     @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks)")
     boolean ablation;
 
@@ -68,7 +73,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
         new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, D.warmupEpochs(),
-                labelSmoothing, seed, ablation, resume, width, limit), parallel, System.err).run();
+                labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment)), parallel, System.err).run();
         return 0;
     }
 }

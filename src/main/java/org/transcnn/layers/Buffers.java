@@ -10,12 +10,19 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /** Fast copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java double arrays in C order. */
 final class Buffers {
 
-    /** Floats converted per bulk copy between a direct buffer and a Java array. */
+    /** Floats converted per bulk copy between a direct buffer and a Java array (absolute copies: thread-safe). */
     private static final int CHUNK = 1 << 14;
+
+    /** Start offsets of the chunks of {@code n} values, in parallel when there are several. */
+    private static IntStream chunks(int n) {
+        IntStream starts = IntStream.range(0, (n + CHUNK - 1) / CHUNK).map(i -> i * CHUNK);
+        return n > CHUNK ? starts.parallel() : starts;
+    }
 
     private Buffers() {
     }
@@ -43,14 +50,14 @@ final class Buffers {
             b.get(out, 0, n);
         } else if (c.dataType() == DataType.FLOAT) {
             FloatBuffer b = c.data().asNioFloat();
-            float[] chunk = new float[Math.min(n, CHUNK)];
-            for (int start = 0; start < n; start += chunk.length) {
-                int len = Math.min(chunk.length, n - start);
+            chunks(n).forEach(start -> {
+                int len = Math.min(CHUNK, n - start);
+                float[] chunk = new float[len];
                 b.get(start, chunk, 0, len);
                 for (int i = 0; i < len; i++) {
                     out[start + i] = chunk[i];
                 }
-            }
+            });
         } else {
             return c.data().asDouble();
         }
@@ -66,14 +73,14 @@ final class Buffers {
             out.data().asNioDouble().put(values, 0, values.length);
         } else if (out.dataType() == DataType.FLOAT) {
             FloatBuffer b = out.data().asNioFloat();
-            float[] chunk = new float[Math.min(values.length, CHUNK)];
-            for (int start = 0; start < values.length; start += chunk.length) {
-                int len = Math.min(chunk.length, values.length - start);
+            chunks(values.length).forEach(start -> {
+                int len = Math.min(CHUNK, values.length - start);
+                float[] chunk = new float[len];
                 for (int i = 0; i < len; i++) {
                     chunk[i] = (float) values[start + i];
                 }
                 b.put(start, chunk, 0, len);
-            }
+            });
         } else {
             out.data().setData(values);
         }

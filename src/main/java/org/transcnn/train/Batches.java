@@ -10,7 +10,7 @@ import java.util.Random;
 
 /**
  * Mini-batches of a grayscale {@link ImageDataset} for a model taking {@code size x size} inputs: each image is placed
- * on a zero canvas (centred for evaluation; at a random offset and randomly mirrored for training), normalised with
+ * on a zero canvas (centred for evaluation; for training as {@link Augment} says), normalised with
  * the dataset mean and standard deviation, and paired with one-hot labels (optionally smoothed).
  */
 public final class Batches {
@@ -48,10 +48,11 @@ public final class Batches {
     }
 
     /**
-     * The batch of images {@code idx[from..to)}. With {@code augment} non-null, each image is shifted and mirrored
-     * at random; {@code smoothing} spreads that much label mass over all classes.
+     * The batch of images {@code idx[from..to)}, augmented as {@code augment} says with the random numbers of
+     * {@code random} (unused for {@link Augment#NONE}); {@code smoothing} spreads that much label mass over all
+     * classes.
      */
-    public MultiDataSet batch(int[] idx, int from, int to, Random augment, double smoothing) {
+    public MultiDataSet batch(int[] idx, int from, int to, Augment augment, Random random, double smoothing) {
         int n = to - from;
         int rows = data.rows();
         int cols = data.cols();
@@ -64,9 +65,10 @@ public final class Batches {
         int centreC = (size - cols) / 2;
         for (int b = 0; b < n; b++) {
             int i = idx[from + b];
-            int dr = augment == null ? centre : augment.nextInt(size - rows + 1);
-            int dc = augment == null ? centreC : augment.nextInt(size - cols + 1);
-            boolean flip = augment != null && augment.nextBoolean();
+            boolean shift = augment == Augment.SHIFT_FLIP;
+            int dr = shift ? random.nextInt(size - rows + 1) : centre;
+            int dc = shift ? random.nextInt(size - cols + 1) : centreC;
+            boolean flip = augment != Augment.NONE && random.nextBoolean();
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     int src = flip ? cols - 1 - c : c;

@@ -18,18 +18,20 @@ final class EpochBatches implements MultiDataSetIterator {
     private final int[] order;
     private final int count;
     private final int batchSize;
-    private final Random augment;
+    private final Augment augment;
+    private final Random random;
     private final double smoothing;
     private final EpochMeter meter;
     private int from;
 
-    EpochBatches(Batches source, int[] order, int count, int batchSize, Random augment, double smoothing,
-                 EpochMeter meter) {
+    EpochBatches(Batches source, int[] order, int count, int batchSize, Augment augment, Random random,
+                 double smoothing, EpochMeter meter) {
         this.source = source;
         this.order = order;
         this.count = count;
         this.batchSize = batchSize;
         this.augment = augment;
+        this.random = random;
         this.smoothing = smoothing;
         this.meter = meter;
     }
@@ -45,7 +47,7 @@ final class EpochBatches implements MultiDataSetIterator {
             throw new NoSuchElementException("the epoch has no more batches");
         }
         int to = Math.min(count, from + batchSize);
-        MultiDataSet batch = source.batch(order, from, to, augment, smoothing);
+        MultiDataSet batch = source.batch(order, from, to, augment, random, smoothing);
         from = to;
         meter.expect(batch);
         return batch;

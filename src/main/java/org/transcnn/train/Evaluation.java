@@ -19,7 +19,7 @@ public record Evaluation(double accuracy, long[][] confusion, int count) {
         long correct = 0;
         for (int from = 0; from < idx.length; from += batchSize) {
             int to = Math.min(idx.length, from + batchSize);
-            MultiDataSet b = batches.batch(idx, from, to, null, 0);
+            MultiDataSet b = batches.batch(idx, from, to, Augment.NONE, null, 0);
             INDArray predicted = net.outputSingle(b.getFeatures(0)).argMax(1);
             for (int i = from; i < to; i++) {
                 int truth = data.label(i);

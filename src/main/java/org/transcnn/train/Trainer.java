@@ -54,17 +54,22 @@ public final class Trainer {
     /** Settings of a run; {@link #defaults()} is the configuration the README reports. */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
-                          int width, int trainLimit) {
+                          int width, int trainLimit, Augment augment) {
+
+        /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
+        public Options {
+            augment = augment == null ? Augment.SHIFT_FLIP : augment;
+        }
 
         /** These options with another data directory, output directory and resume flag (the same run otherwise). */
         Options forRun(Path dataDir, Path outDir, boolean resumeRun) {
             return new Options(dataDir, outDir, epochs, batchSize, learningRate, weightDecay, warmupEpochs,
-                    labelSmoothing, seed, ablation, resumeRun, width, trainLimit);
+                    labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment);
         }
 
         public static Options defaults() {
             return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 4, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0);
+                    42, false, false, 16, 0, Augment.SHIFT_FLIP);
         }
     }
 
@@ -207,7 +212,7 @@ public final class Trainer {
                     .showSpeed()
                     .build()) {
                 meter.start(bar);
-                fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), augment,
+                fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), o.augment(), augment,
                         o.labelSmoothing(), meter));
             }
             double seconds = (System.nanoTime() - epochStart) / 1e9;
@@ -302,6 +307,7 @@ public final class Trainer {
         m.put("model", o.ablation() ? "TransCNN IRB-only ablation" : "TransCNN");
         m.put("width", o.width());
         m.put("batch_size", o.batchSize());
+        m.put("augment", o.augment().cliName());
         m.put("seed", o.seed());
         m.put("workers", parallel.workers());
         if (parallel.workers() > 1) {

@@ -1,0 +1,101 @@
+package org.transcnn.train;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.transcnn.data.ImageDataset;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Training batches: each augmentation does what it says, and only that; old run states read as shift-flip. */
+class BatchesTest {
+
+    /** 40 asymmetric 28x28 images: pixel (r, c) = 1 + r + 3c (+ image index), label = index mod 10. */
+    static ImageDataset images() {
+        int n = 40;
+        byte[] px = new byte[n * 28 * 28];
+        byte[] labels = new byte[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = (byte) (i % 10);
+            for (int r = 0; r < 28; r++) {
+                for (int c = 0; c < 28; c++) {
+                    px[(i * 28 + r) * 28 + c] = (byte) (1 + r + 3 * c + i);
+                }
+            }
+        }
+        return new ImageDataset(px, labels, n, 28, 28, 10);
+    }
+
+    static int[] identity(int n) {
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        return idx;
+    }
+
+    /** [1, H, W] mirrored left-right (the centred 28-wide image sits symmetrically on the 32-wide canvas). */
+    static INDArray mirrored(INDArray c) {
+        INDArray m = c.dup();
+        long w = c.size(2);
+        for (int r = 0; r < c.size(1); r++) {
+            for (int col = 0; col < w; col++) {
+                m.putScalar(new long[] {0, r, col}, c.getDouble(0, r, w - 1 - col));
+            }
+        }
+        return m;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Augment.class)
+    void augmentationsPlaceEachImageAsDocumented(Augment augment) {
+        Batches batches = new Batches(images(), 32);
+        INDArray centred = batches.batch(identity(40), 0, 40, Augment.NONE, null, 0).getFeatures(0);
+        INDArray x = batches.batch(identity(40), 0, 40, augment, new Random(3), 0).getFeatures(0);
+        int same = 0;
+        int mirrored = 0;
+        int moved = 0;
+        for (int i = 0; i < 40; i++) {
+            INDArray a = x.get(NDArrayIndex.point(i));
+            INDArray c = centred.get(NDArrayIndex.point(i));
+            if (a.equals(c)) {
+                same++;
+            } else if (a.equals(mirrored(c))) {
+                mirrored++;
+            } else {
+                moved++;
+            }
+        }
+        switch (augment) {
+            case NONE -> assertEquals(40, same);
+            case FLIP -> assertTrue(same > 5 && mirrored > 5 && moved == 0, same + " same, " + mirrored + " mirrored");
+            case SHIFT_FLIP -> assertTrue(moved > 20, moved + " of 40 moved");
+        }
+    }
+
+    @Test
+    void augmentNamesParseAndUnknownOnesAreRefused() {
+        for (Augment a : Augment.values()) {
+            assertEquals(a, Augment.of(a.cliName()));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Augment.of("rotate"));
+        assertTrue(e.getMessage().contains("none, flip, shift-flip") && e.getMessage().contains("rotate"),
+                e.getMessage());
+    }
+
+    @Test
+    void runStateWithoutAugmentReadsAsShiftFlip() throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        Trainer.Options d = Trainer.Options.defaults();
+        String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
+                false, false, 16, 0, Augment.NONE)).replaceAll(",?\"augment\":\"NONE\"", "");
+        assertEquals(Augment.SHIFT_FLIP, mapper.readValue(json, Trainer.Options.class).augment());
+    }
+}
