@@ -17,6 +17,7 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.transcnn.bench.Benchmark;
 import org.transcnn.data.FashionMnist;
+import org.transcnn.models.ModelSummary;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 
@@ -68,8 +69,8 @@ public final class Trainer {
         }
 
         public static Options defaults() {
-            return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 4, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0, Augment.SHIFT_FLIP);
+            return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
+                    42, false, false, 16, 0, Augment.NONE);
         }
     }
 
@@ -181,9 +182,11 @@ public final class Trainer {
         }
         Nd4j.getMemoryManager().togglePeriodicGc(true);
         Nd4j.getMemoryManager().setAutoGcWindow(2000);
-        log.printf("TransCNN%s on Fashion-MNIST (%s): %,d training and %,d test images, %d epochs, batch %d%s%n",
-                o.ablation() ? " IRB-only ablation" : "", data.source(), trainCount, data.test().count(), o.epochs(),
-                o.batchSize(), parallel.workers() == 1 ? "" : String.format(", %d workers (%s)", parallel.workers(),
+        ModelSummary size = ModelSummary.of(TransCNN.builder(fashionConfig(o.width(), !o.ablation())).build());
+        log.printf("TransCNN%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
+                        + "and %,d test images, %d epochs, batch %d, augmentation %s%s%n",
+                o.ablation() ? " IRB-only ablation" : "", size.params(), size.macs() / 1e6, data.source(), trainCount,
+                data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), parallel.workers() == 1 ? "" : String.format(", %d workers (%s)", parallel.workers(),
                         parallel.mode() == Parallelism.Mode.AVERAGING ? "averaging every "
                                 + parallel.averagingFrequency() + " rounds" : "shared gradients"));
         EpochMeter meter = new EpochMeter();
@@ -308,6 +311,9 @@ public final class Trainer {
         m.put("width", o.width());
         m.put("batch_size", o.batchSize());
         m.put("augment", o.augment().cliName());
+        ModelSummary size = ModelSummary.of(TransCNN.builder(fashionConfig(o.width(), !o.ablation())).build());
+        m.put("params", size.params());
+        m.put("macs_per_image", size.macs());
         m.put("seed", o.seed());
         m.put("workers", parallel.workers());
         if (parallel.workers() > 1) {
