@@ -11,6 +11,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 import org.transcnn.data.FashionMnist;
 import org.transcnn.models.TransCNN;
+import org.transcnn.train.Augment;
 import org.transcnn.train.Batches;
 import org.transcnn.train.Evaluation;
 import org.transcnn.train.Trainer;
@@ -27,12 +28,15 @@ import java.util.Random;
 
 /**
  * Trains the Fashion-MNIST TransCNN of {@link Trainer} on Apache Spark with DL4J's parameter averaging
- * ({@link ParameterAveragingTrainingMaster}): each epoch's augmented batches are made on the driver, spread over the
+ * ({@link ParameterAveragingTrainingMaster}): each epoch's batches (augmented as {@link #AUGMENT}) are made on the driver, spread over the
  * executors, trained there on copies of the network, and the averaged parameters come back to the driver's network.
  */
 public final class SparkTraining {
 
     /** Settings of a Spark run: batch size per worker and rounds of batches between two parameter averagings. */
+    /** Training augmentation: the default of {@code bin/transcnn train}. */
+    static final Augment AUGMENT = Trainer.Options.defaults().augment();
+
     public record Options(Path data, int epochs, int batchSizePerWorker, int averagingFrequency, double learningRate,
                           double weightDecay, double labelSmoothing, int width, int trainLimit, long seed) {
 
@@ -90,8 +94,8 @@ public final class SparkTraining {
             int[] order = train.order(count, o.seed(), epoch);
             List<MultiDataSet> batches = new ArrayList<>();
             for (int from = 0; from < count; from += o.batchSizePerWorker()) {
-                batches.add(train.batch(order, from, Math.min(count, from + o.batchSizePerWorker()), augment,
-                        o.labelSmoothing()));
+                batches.add(train.batch(order, from, Math.min(count, from + o.batchSizePerWorker()), AUGMENT,
+                        augment, o.labelSmoothing()));
             }
             JavaRDD<MultiDataSet> rdd = sc.parallelize(batches, sc.defaultParallelism());
             long start = System.nanoTime();

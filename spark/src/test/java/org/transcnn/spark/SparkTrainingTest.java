@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.data.FashionMnist;
+import org.transcnn.train.Augment;
 import org.transcnn.train.Batches;
 import org.transcnn.train.Trainer;
 
@@ -61,7 +62,7 @@ class SparkTrainingTest {
         ComputationGraph net = SparkTraining.network(o);
         INDArray initial = net.params().dup();
         Batches b = new Batches(FashionMnist.sample().train(), Trainer.INPUT_SIZE);
-        MultiDataSet fixed = b.batch(b.order(256, 1, 0), 0, 256, null, 0);
+        MultiDataSet fixed = b.batch(b.order(256, 1, 0), 0, 256, Augment.NONE, null, 0);
         double before = loss(net, fixed);
 
         SparkTraining.Result r = SparkTraining.train(sc, net, o, System.out);
@@ -77,7 +78,7 @@ class SparkTrainingTest {
         ModelSerializer.writeModel(r.network(), file.toFile(), true);
         ComputationGraph loaded = ModelSerializer.restoreComputationGraph(file.toFile(), true);
         INDArray images = new Batches(FashionMnist.sample().test(), Trainer.INPUT_SIZE)
-                .batch(b.order(64, 2, 0), 0, 64, null, 0).getFeatures(0);
+                .batch(b.order(64, 2, 0), 0, 64, Augment.NONE, null, 0).getFeatures(0);
         assertEquals(r.network().outputSingle(images), loaded.outputSingle(images), "same outputs after loading");
         assertEquals(r.network().params(), loaded.params());
     }
