@@ -184,6 +184,18 @@ public class GemmConvLayer extends ConvolutionLayer {
 
         /** Fills row r = (ch, i, j) of the patch matrix: x[n, ch, oy*sh - ph + i, ox*sw - pw + j], 0 outside. */
         void gather(double[] x, double[] cols, int r) {
+            walk(x, cols, r, true);
+        }
+
+        /** Adds the rows of channel ch of the patch-matrix gradient onto dx[., ch, ., .] (the transpose of gather). */
+        void scatter(double[] cols, double[] dx, int ch) {
+            for (int r = ch * kh * kw; r < (ch + 1) * kh * kw; r++) {
+                walk(dx, cols, r, false);
+            }
+        }
+
+        /** Pairs patch-matrix row r with its pixels: copies them into the row, or adds the row onto them. */
+        private void walk(double[] pixels, double[] cols, int r, boolean intoColumns) {
             int ch = r / (kh * kw);
             int i = (r / kw) % kh;
             int j = r % kw;
@@ -194,37 +206,15 @@ public class GemmConvLayer extends ConvolutionLayer {
                     if (iy < 0 || iy >= h) {
                         continue;
                     }
-                    int dst = r * columns() + (n * ho + oy) * wo;
-                    int srcRow = plane + iy * w;
+                    int col = r * columns() + (n * ho + oy) * wo;
+                    int row = plane + iy * w;
                     for (int ox = 0; ox < wo; ox++) {
                         int ix = ox * sw - pw + j;
                         if (ix >= 0 && ix < w) {
-                            cols[dst + ox] = x[srcRow + ix];
-                        }
-                    }
-                }
-            }
-        }
-
-        /** Adds the rows of channel ch of the patch-matrix gradient onto dx[., ch, ., .] (the transpose of gather). */
-        void scatter(double[] cols, double[] dx, int ch) {
-            for (int i = 0; i < kh; i++) {
-                for (int j = 0; j < kw; j++) {
-                    int r = (ch * kh + i) * kw + j;
-                    for (int n = 0; n < b; n++) {
-                        int plane = (n * c + ch) * h * w;
-                        for (int oy = 0; oy < ho; oy++) {
-                            int iy = oy * sh - ph + i;
-                            if (iy < 0 || iy >= h) {
-                                continue;
-                            }
-                            int src = r * columns() + (n * ho + oy) * wo;
-                            int dstRow = plane + iy * w;
-                            for (int ox = 0; ox < wo; ox++) {
-                                int ix = ox * sw - pw + j;
-                                if (ix >= 0 && ix < w) {
-                                    dx[dstRow + ix] += cols[src + ox];
-                                }
+                            if (intoColumns) {
+                                cols[col + ox] = pixels[row + ix];
+                            } else {
+                                pixels[row + ix] += cols[col + ox];
                             }
                         }
                     }
