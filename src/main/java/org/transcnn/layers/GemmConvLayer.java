@@ -81,19 +81,30 @@ public class GemmConvLayer extends ConvolutionLayer {
                 .reshape('c', nOut(), (long) nIn() * k[0] * k[1]);
     }
 
+    /** [B, C, H, W] -&gt; [C, B*H*W] (a new array). */
+    private static INDArray channelMajor(INDArray x) {
+        long[] s = x.shape();
+        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {s[1], s[0] * s[2] * s[3]}, 'c');
+        Buffers.swapLeadingAxes(Buffers.contiguous(x), out, (int) s[0], (int) s[1], (int) (s[2] * s[3]));
+        return out;
+    }
+
+    /** [C, B*H*W] -&gt; {@code out} [B, C, H, W]. */
+    private static void batchMajor(INDArray m, INDArray out) {
+        long[] s = out.shape();
+        Buffers.swapLeadingAxes(Buffers.contiguous(m), out, (int) s[1], (int) s[0], (int) (s[2] * s[3]));
+    }
+
+    private Geometry geometry(long[] pixels, int ho, int wo) {
+        return new Geometry(convConf(), (int) pixels[0], (int) pixels[1], (int) pixels[2], (int) pixels[3], ho, wo);
+    }
+
     /** [B, C, H, W] -&gt; the patch matrix [C*kH*kW, B*Ho*Wo] (a new array). */
     private INDArray patches(INDArray x, int ho, int wo) {
-        long[] s = x.shape();
-        int b = (int) s[0];
-        int c = (int) s[1];
-        int h = (int) s[2];
-        int w = (int) s[3];
         if (pointwise()) {
-            INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {c, (long) b * h * w}, 'c');
-            Buffers.swapLeadingAxes(Buffers.contiguous(x), out, b, c, h * w);
-            return out;
+            return channelMajor(x);
         }
-        Geometry g = new Geometry(convConf(), b, c, h, w, ho, wo);
+        Geometry g = geometry(x.shape(), ho, wo);
         double[] src = Buffers.read(x);
         double[] cols = new double[g.rows() * g.columns()];
         IntStream.range(0, g.rows()).parallel().forEach(r -> g.gather(src, cols, r));
@@ -102,19 +113,14 @@ public class GemmConvLayer extends ConvolutionLayer {
 
     /** Adds the patch matrix {@code cols} [C*kH*kW, B*Ho*Wo] back onto the pixels: {@code out} [B, C, H, W]. */
     private void scatterPatches(INDArray cols, INDArray out, int ho, int wo) {
-        long[] s = out.shape();
-        int b = (int) s[0];
-        int c = (int) s[1];
-        int h = (int) s[2];
-        int w = (int) s[3];
         if (pointwise()) {
-            Buffers.swapLeadingAxes(Buffers.contiguous(cols), out, c, b, h * w);
+            batchMajor(cols, out);
             return;
         }
-        Geometry g = new Geometry(convConf(), b, c, h, w, ho, wo);
+        Geometry g = geometry(out.shape(), ho, wo);
         double[] d = Buffers.read(cols);
-        double[] dx = new double[b * c * h * w];
-        IntStream.range(0, c).parallel().forEach(ch -> g.scatter(d, dx, ch));
+        double[] dx = new double[g.b() * g.c() * g.h() * g.w()];
+        IntStream.range(0, g.c()).parallel().forEach(ch -> g.scatter(d, dx, ch));
         Buffers.write(dx, out);
     }
 
@@ -133,7 +139,7 @@ public class GemmConvLayer extends ConvolutionLayer {
         if (b != null) {
             y.addiColumnVector(b.reshape(nOut(), 1));
         }
-        Buffers.swapLeadingAxes(y, out, nOut(), (int) in[0], o[0] * o[1]);
+        batchMajor(y, out);
         return new Pair<>(out, null);
     }
 
@@ -147,10 +153,7 @@ public class GemmConvLayer extends ConvolutionLayer {
         INDArray eps = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
         Gradient g = new DefaultGradient();
         INDArray weightGrad = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
-        long[] ds = delta.shape();
-        INDArray dy = Nd4j.createUninitialized(dataType, new long[] {ds[1], ds[0] * ds[2] * ds[3]}, 'c');
-        Buffers.swapLeadingAxes(Buffers.contiguous(delta.castTo(dataType)), dy, (int) ds[0], (int) ds[1],
-                (int) (ds[2] * ds[3]));
+        INDArray dy = channelMajor(delta.castTo(dataType));
         INDArray x = patches(input.castTo(dataType), o[0], o[1]);
         weightGrad.assign(Buffers.gemm(dy, x, false, true).reshape(weightGrad.shape()));
         if (convConf().hasBias()) {

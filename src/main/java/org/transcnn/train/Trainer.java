@@ -238,7 +238,7 @@ public final class Trainer {
             });
             boolean last = epoch == o.epochs() - 1;
             Evaluation finalEval = last ? test : null;
-            writeMetrics(history, wall, finalEval);
+            writeMetrics(size, history, wall, finalEval);
             writeChart(history);
             if (last) {
                 log.printf("test accuracy %.4f after %d epochs, %s%n", test.accuracy(), o.epochs(),
@@ -302,7 +302,8 @@ public final class Trainer {
         Checkpoints.atomicWrite(file, f -> mapper.writeValue(f.toFile(), value));
     }
 
-    private void writeMetrics(List<Epoch> history, double wall, Evaluation finalEval) throws IOException {
+    private void writeMetrics(ModelSummary size, List<Epoch> history, double wall, Evaluation finalEval)
+            throws IOException {
         Map<String, Object> m = new LinkedHashMap<>();
         Epoch lastEpoch = history.get(history.size() - 1);
         m.put("test_accuracy", lastEpoch.testAccuracy());
@@ -311,7 +312,6 @@ public final class Trainer {
         m.put("width", o.width());
         m.put("batch_size", o.batchSize());
         m.put("augment", o.augment().cliName());
-        ModelSummary size = ModelSummary.of(TransCNN.builder(fashionConfig(o.width(), !o.ablation())).build());
         m.put("params", size.params());
         m.put("macs_per_image", size.macs());
         m.put("seed", o.seed());
