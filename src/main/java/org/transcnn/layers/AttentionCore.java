@@ -216,17 +216,20 @@ public abstract class AttentionCore extends GraphVertex {
             AttentionKernels.Layout l = conf.layout((int) inputs[0].size(0));
             double[][] in = read();
             double[] out = AttentionKernels.forward(in[0], in[1], l);
-            return Buffers.write(out, workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
+            INDArray result = Buffers.write(out, workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
                     new long[] {l.batch(), l.outChannels(), l.qH(), l.qW()}, 'c'));
+            Scratch.give(in[0], in[1], out);
+            return result;
         }
 
         @Override
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
             AttentionKernels.Layout l = conf.layout((int) inputs[0].size(0));
             double[][] in = read();
-            double[] dq = new double[in[0].length];
-            double[] dkv = inputs.length == 1 ? dq : new double[in[1].length];
-            AttentionKernels.backward(in[0], in[1], Buffers.read(epsilon), l, dq, dkv);
+            double[] dq = Scratch.zeros(in[0].length);
+            double[] dkv = inputs.length == 1 ? dq : Scratch.zeros(in[1].length);
+            double[] dOut = Buffers.read(epsilon);
+            AttentionKernels.backward(in[0], in[1], dOut, l, dq, dkv);
             INDArray[] grads = new INDArray[inputs.length];
             grads[0] = Buffers.write(dq, workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType,
                     inputs[0].shape(), 'c'));
@@ -234,6 +237,7 @@ public abstract class AttentionCore extends GraphVertex {
                 grads[1] = Buffers.write(dkv, workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType,
                         inputs[1].shape(), 'c'));
             }
+            Scratch.give(in[0], in[1], dOut, dq, dkv);
             return new Pair<>(null, grads);
         }
 

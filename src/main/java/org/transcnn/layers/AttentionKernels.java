@@ -1,6 +1,7 @@
 package org.transcnn.layers;
 
 import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /**
@@ -51,7 +52,7 @@ final class AttentionKernels {
 
     /** Output [B, heads*d, qH, qW] in C order. */
     static double[] forward(double[] q, double[] kv, Layout l) {
-        double[] out = new double[l.batch * l.outChannels() * l.qH * l.qW];
+        double[] out = Scratch.zeros(l.batch * l.outChannels() * l.qH * l.qW);
         eachWindow(q, kv, l, false, (w, b, h) -> w.attendAndScatter(out, b, h));
         return out;
     }
@@ -76,7 +77,7 @@ final class AttentionKernels {
      */
     private static void eachWindow(double[] q, double[] kv, Layout l, boolean backward, WindowStep step) {
         IntStream.range(0, l.batch * l.heads).parallel().forEach(task -> {
-            Window w = new Window(l);
+            Window w = Window.take(l);
             int b = task / l.heads;
             int h = task % l.heads;
             for (int wr = 0; wr < l.windowRows(); wr++) {
@@ -87,14 +88,21 @@ final class AttentionKernels {
                     step.apply(w, b, h);
                 }
             }
+            Window.FREE.offer(w);
         });
     }
 
-    /** Scratch space and the token lists of one window, reused across the windows of one (batch, head) task. */
+    /**
+     * Scratch space and the token lists of one window, reused across windows, (batch, head) tasks and calls: taken
+     * from {@link #FREE} and put back (not thread-local: Java 17 erases the thread-locals of the common pool's
+     * workers after every task). A window grows when a layout needs more room than any earlier one.
+     */
     private static final class Window {
-        final Layout l;
-        final int d;
-        final double scale;
+        static final ConcurrentLinkedQueue<Window> FREE = new ConcurrentLinkedQueue<>();
+
+        Layout l;
+        int d;
+        double scale;
         final int[] qPos;
         final int[] kPos;
         int tq;
@@ -111,12 +119,7 @@ final class AttentionKernels {
         final double[] dO;   // [d]
         final double[] dQ;   // [d]
 
-        Window(Layout l) {
-            this.l = l;
-            this.d = l.headDim;
-            this.scale = 1.0 / Math.sqrt(d);
-            int mq = l.maxQueryTokens();
-            int mk = l.maxKeyTokens();
+        private Window(int mq, int mk, int d) {
             qPos = new int[mq];
             kPos = new int[mk];
             qs = new double[mq * d];
@@ -130,6 +133,22 @@ final class AttentionKernels {
             dv = new double[mk * d];
             dO = new double[d];
             dQ = new double[d];
+        }
+
+        /** A free window set up for {@code l}. */
+        static Window take(Layout l) {
+            Window w = FREE.poll();
+            int mq = l.maxQueryTokens();
+            int mk = l.maxKeyTokens();
+            int d = l.headDim;
+            if (w == null || w.qPos.length < mq || w.kPos.length < mk || w.dO.length < d) {
+                w = new Window(Math.max(mq, w == null ? 0 : w.qPos.length), Math.max(mk, w == null ? 0
+                        : w.kPos.length), Math.max(d, w == null ? 0 : w.dO.length));
+            }
+            w.l = l;
+            w.d = d;
+            w.scale = 1.0 / Math.sqrt(d);
+            return w;
         }
 
         /** Token positions (y * width + x) of window (wr, wc), row-major. */
@@ -256,7 +275,7 @@ final class AttentionKernels {
                 for (int t = 0; t < tk; t++) {
                     dot += dS[t] * p[r + t];
                 }
-                Arrays.fill(dQ, 0.0);
+                Arrays.fill(dQ, 0, d, 0.0);
                 for (int t = 0; t < tk; t++) {
                     double pt = p[r + t];
                     double s = pt * (dS[t] - dot);

@@ -67,7 +67,7 @@ public class BatchNormLayer extends BatchNormalization {
             mean = values(getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN));
             var = values(getParam(BatchNormalizationParamInitializer.GLOBAL_VAR));
         }
-        double[] out = new double[in.length];
+        double[] out = Scratch.take(in.length);
         IntStream.range(0, c).parallel().forEach(ch -> {
             double scale = gamma[ch] / Math.sqrt(var[ch] + eps);
             double shift = beta[ch] - mean[ch] * scale;
@@ -78,7 +78,9 @@ public class BatchNormLayer extends BatchNormalization {
                 }
             }
         });
-        return Buffers.write(out, mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c'));
+        INDArray result = Buffers.write(out, mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c'));
+        Scratch.give(in, out);
+        return result;
     }
 
     /** Per-channel batch mean and biased variance. */
@@ -129,7 +131,7 @@ public class BatchNormLayer extends BatchNormalization {
         double[] var = batchStats[1];
         double[] dGamma = new double[c];
         double[] dBeta = new double[c];
-        double[] dx = new double[in.length];
+        double[] dx = Scratch.take(in.length);
         IntStream.range(0, c).parallel().forEach(ch -> {
             double inv = 1.0 / Math.sqrt(var[ch] + eps);
             double m = mean[ch];
@@ -168,8 +170,9 @@ public class BatchNormLayer extends BatchNormalization {
         set(g, BatchNormalizationParamInitializer.BETA, dBeta);
         set(g, BatchNormalizationParamInitializer.GLOBAL_MEAN, dMean);
         set(g, BatchNormalizationParamInitializer.GLOBAL_VAR, dVar);
-        return new Pair<>(g, Buffers.write(dx, mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape,
-                'c')));
+        INDArray dInput = Buffers.write(dx, mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c'));
+        Scratch.give(in, dy, dx);
+        return new Pair<>(g, dInput);
     }
 
     private void set(Gradient g, String key, double[] values) {

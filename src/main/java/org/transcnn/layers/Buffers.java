@@ -10,6 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /** Fast copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java double arrays in C order. */
@@ -17,6 +18,17 @@ final class Buffers {
 
     /** Floats converted per bulk copy between a direct buffer and a Java array (absolute copies: thread-safe). */
     private static final int CHUNK = 1 << 14;
+
+    /**
+     * Chunk buffers, reused across calls (not thread-local: Java 17 erases the thread-locals of the common pool's
+     * workers after every task).
+     */
+    private static final ConcurrentLinkedQueue<float[]> CHUNK_BUFFERS = new ConcurrentLinkedQueue<>();
+
+    private static float[] chunkBuffer() {
+        float[] chunk = CHUNK_BUFFERS.poll();
+        return chunk != null ? chunk : new float[CHUNK];
+    }
 
     /** Start offsets of the chunks of {@code n} values, in parallel when there are several. */
     private static IntStream chunks(int n) {
@@ -40,11 +52,11 @@ final class Buffers {
         return c;
     }
 
-    /** The values of {@code a} in C order. */
+    /** The values of {@code a} in C order, in a {@link Scratch} array the caller gives back. */
     static double[] read(INDArray a) {
         INDArray c = contiguous(a);
         int n = (int) c.length();
-        double[] out = new double[n];
+        double[] out = Scratch.take(n);
         if (c.dataType() == DataType.DOUBLE) {
             DoubleBuffer b = c.data().asNioDouble();
             b.get(out, 0, n);
@@ -52,11 +64,12 @@ final class Buffers {
             FloatBuffer b = c.data().asNioFloat();
             chunks(n).forEach(start -> {
                 int len = Math.min(CHUNK, n - start);
-                float[] chunk = new float[len];
+                float[] chunk = chunkBuffer();
                 b.get(start, chunk, 0, len);
                 for (int i = 0; i < len; i++) {
                     out[start + i] = chunk[i];
                 }
+                CHUNK_BUFFERS.offer(chunk);
             });
         } else {
             return c.data().asDouble();
@@ -75,11 +88,12 @@ final class Buffers {
             FloatBuffer b = out.data().asNioFloat();
             chunks(values.length).forEach(start -> {
                 int len = Math.min(CHUNK, values.length - start);
-                float[] chunk = new float[len];
+                float[] chunk = chunkBuffer();
                 for (int i = 0; i < len; i++) {
                     chunk[i] = (float) values[start + i];
                 }
                 b.put(start, chunk, 0, len);
+                CHUNK_BUFFERS.offer(chunk);
             });
         } else {
             out.data().setData(values);

@@ -69,11 +69,12 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         INDArray w = getParamWithNoise(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, training, mgr);
         long[] shape = input.shape();
         double[] x = Buffers.read(input.castTo(dataType));
-        double[] y = new double[x.length];
+        double[] y = Scratch.zeros(x.length);
         forward(x, channelMajorWeights(w), y, (int) shape[0], (int) shape[1], (int) shape[2], (int) shape[3],
                 kernel()[0], kernel()[1]);
-        return new Pair<>(Buffers.write(y, mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c')),
-                null);
+        INDArray out = Buffers.write(y, mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c'));
+        Scratch.give(x, y);
+        return new Pair<>(out, null);
     }
 
     @Override
@@ -92,7 +93,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         int kw = kernel()[1];
         double[] x = Buffers.read(input.castTo(dataType));
         double[] dy = Buffers.read(delta);
-        double[] dx = new double[x.length];
+        double[] dx = Scratch.zeros(x.length);
         forward(dy, rotated(channelMajorWeights(w), c, kh, kw), dx, b, c, h, wd, kh, kw);
         double[] dw = new double[c * kh * kw];
         backwardWeights(dy, x, dw, b, c, h, wd, kh, kw);
@@ -105,6 +106,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         INDArray weightGrad = gradientViews.get(DepthwiseConvolutionParamInitializer.WEIGHT_KEY);
         weightGrad.assign(org.nd4j.linalg.factory.Nd4j.create(dwDl4j, weightGrad.shape(), weightGrad.dataType()));
         INDArray eps = Buffers.write(dx, mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c'));
+        Scratch.give(x, dy, dx);
         Gradient g = new DefaultGradient();
         g.setGradientFor(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
         weightNoiseParams.clear();

@@ -106,9 +106,12 @@ public class GemmConvLayer extends ConvolutionLayer {
         }
         Geometry g = geometry(x.shape(), ho, wo);
         double[] src = Buffers.read(x);
-        double[] cols = new double[g.rows() * g.columns()];
+        double[] cols = Scratch.zeros(g.rows() * g.columns());
         IntStream.range(0, g.rows()).parallel().forEach(r -> g.gather(src, cols, r));
-        return Buffers.write(cols, Nd4j.createUninitialized(x.dataType(), new long[] {g.rows(), g.columns()}, 'c'));
+        INDArray out = Buffers.write(cols, Nd4j.createUninitialized(x.dataType(), new long[] {g.rows(), g.columns()},
+                'c'));
+        Scratch.give(src, cols);
+        return out;
     }
 
     /** Adds the patch matrix {@code cols} [C*kH*kW, B*Ho*Wo] back onto the pixels: {@code out} [B, C, H, W]. */
@@ -119,9 +122,10 @@ public class GemmConvLayer extends ConvolutionLayer {
         }
         Geometry g = geometry(out.shape(), ho, wo);
         double[] d = Buffers.read(cols);
-        double[] dx = new double[g.b() * g.c() * g.h() * g.w()];
+        double[] dx = Scratch.zeros(g.b() * g.c() * g.h() * g.w());
         IntStream.range(0, g.c()).parallel().forEach(ch -> g.scatter(d, dx, ch));
         Buffers.write(dx, out);
+        Scratch.give(d, dx);
     }
 
     @Override
