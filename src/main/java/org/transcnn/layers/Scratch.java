@@ -17,8 +17,11 @@ final class Scratch {
     /** Arrays shorter than this (32 KB of doubles) are ordinary allocations. */
     static final int MIN_POOLED = 1 << 12;
 
-    /** When the pooled arrays of one thread would exceed this many bytes, the pool is emptied (shapes changed). */
-    private static final long MAX_POOLED_BYTES = 768L << 20;
+    /**
+     * When the pooled arrays of one thread would exceed this many bytes (768 MB or a quarter of the Java heap,
+     * whichever is less), the pool is emptied: shapes changed, or one step needs more than the pool may keep.
+     */
+    private static final long MAX_POOLED_BYTES = Math.min(768L << 20, Runtime.getRuntime().maxMemory() / 4);
 
     private static final ThreadLocal<Pool> POOL = ThreadLocal.withInitial(Pool::new);
 
