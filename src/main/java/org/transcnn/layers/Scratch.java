@@ -7,10 +7,12 @@ import java.util.Map;
 
 /**
  * Large double arrays for the Java kernels' temporaries (activations copied out of ND4J, patch matrices, outputs
- * before they are copied back), kept per thread by exact length and reused on the next call of the same shape.
- * Allocating them afresh on every call made G1 treat each one as a humongous object and grow the heap during long
- * training runs. Arrays under {@link #MIN_POOLED} values are left to the garbage collector. A caller takes an array,
- * uses it only within the call, and gives it back exactly once; after that it must not touch it.
+ * before they are copied back), kept by exact length and reused on the next call of the same shape. Allocating them
+ * afresh on every call made G1 treat each one as a humongous object and grow the heap during long training runs.
+ * One pool serves every thread (a few synchronized operations per layer call), so that many threads running models
+ * cannot keep more than {@link #MAX_POOLED_BYTES} between them. Arrays under {@link #MIN_POOLED} values are left to
+ * the garbage collector. A caller takes an array, uses it only within the call, and gives it back exactly once;
+ * after that it must not touch it.
  */
 final class Scratch {
 
@@ -18,31 +20,26 @@ final class Scratch {
     static final int MIN_POOLED = 1 << 12;
 
     /**
-     * When the pooled arrays of one thread would exceed this many bytes (768 MB or a quarter of the Java heap,
-     * whichever is less), the pool is emptied: shapes changed, or one step needs more than the pool may keep.
+     * When the pooled arrays would exceed this many bytes (768 MB or a quarter of the Java heap, whichever is less),
+     * the pool is emptied: shapes changed, or the models in use need more than the pool may keep.
      */
-    private static final long MAX_POOLED_BYTES = Math.min(768L << 20, Runtime.getRuntime().maxMemory() / 4);
+    static final long MAX_POOLED_BYTES = Math.min(768L << 20, Runtime.getRuntime().maxMemory() / 4);
 
-    private static final ThreadLocal<Pool> POOL = ThreadLocal.withInitial(Pool::new);
+    private static final Map<Integer, ArrayDeque<double[]>> FREE = new HashMap<>();
+    private static long pooledBytes;
 
     private Scratch() {
     }
 
     /** An array of {@code n} values with unspecified contents. */
     static double[] take(int n) {
-        if (n < MIN_POOLED) {
-            return new double[n];
-        }
-        double[] a = POOL.get().take(n);
+        double[] a = n < MIN_POOLED ? null : poll(n);
         return a != null ? a : new double[n];
     }
 
     /** An array of {@code n} zeros. */
     static double[] zeros(int n) {
-        if (n < MIN_POOLED) {
-            return new double[n];
-        }
-        double[] a = POOL.get().take(n);
+        double[] a = n < MIN_POOLED ? null : poll(n);
         if (a == null) {
             return new double[n];
         }
@@ -52,17 +49,23 @@ final class Scratch {
 
     /** Returns arrays for reuse; each array at most once (a {@code null} or a repeated argument is skipped). */
     static void give(double[]... arrays) {
-        Pool pool = null;
         for (int i = 0; i < arrays.length; i++) {
             double[] a = arrays[i];
-            if (a == null || a.length < MIN_POOLED || repeated(arrays, i)) {
-                continue;
+            if (a != null && a.length >= MIN_POOLED && !repeated(arrays, i)) {
+                offer(a);
             }
-            if (pool == null) {
-                pool = POOL.get();
-            }
-            pool.give(a);
         }
+    }
+
+    /** Empties the pool (its arrays go to the garbage collector). */
+    static synchronized void clear() {
+        FREE.clear();
+        pooledBytes = 0;
+    }
+
+    /** Bytes held by the pool now. */
+    static synchronized long pooledBytes() {
+        return pooledBytes;
     }
 
     private static boolean repeated(double[][] arrays, int i) {
@@ -74,27 +77,24 @@ final class Scratch {
         return false;
     }
 
-    /** Free arrays of one thread by length. */
-    private static final class Pool {
-        private final Map<Integer, ArrayDeque<double[]>> free = new HashMap<>();
-        private long bytes;
-
-        double[] take(int n) {
-            ArrayDeque<double[]> q = free.get(n);
-            double[] a = q == null ? null : q.pollLast();
-            if (a != null) {
-                bytes -= 8L * n;
-            }
-            return a;
+    private static synchronized double[] poll(int n) {
+        ArrayDeque<double[]> q = FREE.get(n);
+        double[] a = q == null ? null : q.pollLast();
+        if (a != null) {
+            pooledBytes -= 8L * n;
         }
+        return a;
+    }
 
-        void give(double[] a) {
-            if (bytes + 8L * a.length > MAX_POOLED_BYTES) {
-                free.clear();
-                bytes = 0;
+    private static synchronized void offer(double[] a) {
+        long size = 8L * a.length;
+        if (pooledBytes + size > MAX_POOLED_BYTES) {
+            clear();
+            if (size > MAX_POOLED_BYTES) {
+                return;
             }
-            free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
-            bytes += 8L * a.length;
         }
+        FREE.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
+        pooledBytes += size;
     }
 }

@@ -2,11 +2,17 @@ package org.transcnn.layers;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.CountDownLatch;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The kernels' array pool: reuse by exact length, zeroing on request, and no array handed out twice. */
+/**
+ * The kernels' array pool: reuse by exact length, zeroing on request, no array handed out twice, and one bound on
+ * what it keeps however many threads use it.
+ */
 class ScratchTest {
 
     @Test
@@ -38,5 +44,36 @@ class ScratchTest {
         double[] a = Scratch.take(16);
         Scratch.give(a);
         assertNotSame(a, Scratch.take(16));
+    }
+
+    @Test
+    void manyThreadsTogetherStayWithinTheBound() throws InterruptedException {
+        int n = (int) Math.min(Integer.MAX_VALUE - 8, Scratch.MAX_POOLED_BYTES / 8 / 24); // 32 arrays: 4/3 of the bound
+        Thread[] threads = new Thread[16];
+        CountDownLatch allTaken = new CountDownLatch(threads.length);
+        for (int i = 0; i < threads.length; i++) {
+            threads[i] = new Thread(() -> {
+                double[] a = Scratch.take(n);
+                double[] b = Scratch.take(n);
+                allTaken.countDown();
+                try {
+                    allTaken.await(); // every thread holds its arrays before any gives them back
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                Scratch.give(a, b);
+            });
+            threads[i].start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertTrue(Scratch.pooledBytes() <= Scratch.MAX_POOLED_BYTES,
+                "pool holds " + Scratch.pooledBytes() + " bytes, bound " + Scratch.MAX_POOLED_BYTES);
+        double[] reused = Scratch.take(n);
+        Scratch.give(reused);
+        assertSame(reused, Scratch.take(n), "an array given back on one thread serves the next taker");
+        Scratch.clear();
+        assertEquals(0, Scratch.pooledBytes());
     }
 }
