@@ -50,9 +50,9 @@ final class AttentionKernels {
     private AttentionKernels() {
     }
 
-    /** Output [B, heads*d, qH, qW] in C order. */
+    /** Output [B, heads*d, qH, qW] in C order (every value written: the windows cover the map). */
     static double[] forward(double[] q, double[] kv, Layout l) {
-        double[] out = Scratch.zeros(l.batch * l.outChannels() * l.qH * l.qW);
+        double[] out = Scratch.take(l.batch * l.outChannels() * l.qH * l.qW);
         eachWindow(q, kv, l, false, (w, b, h) -> w.attendAndScatter(out, b, h));
         return out;
     }
@@ -137,13 +137,14 @@ final class AttentionKernels {
 
         /** A free window set up for {@code l}. */
         static Window take(Layout l) {
-            Window w = FREE.poll();
             int mq = l.maxQueryTokens();
             int mk = l.maxKeyTokens();
             int d = l.headDim;
-            if (w == null || w.qPos.length < mq || w.kPos.length < mk || w.dO.length < d) {
-                w = new Window(Math.max(mq, w == null ? 0 : w.qPos.length), Math.max(mk, w == null ? 0
-                        : w.kPos.length), Math.max(d, w == null ? 0 : w.dO.length));
+            Window w = FREE.poll();
+            if (w == null) {
+                w = new Window(mq, mk, d);
+            } else if (w.qPos.length < mq || w.kPos.length < mk || w.dO.length < d) {
+                w = new Window(Math.max(mq, w.qPos.length), Math.max(mk, w.kPos.length), Math.max(d, w.dO.length));
             }
             w.l = l;
             w.d = d;

@@ -55,12 +55,14 @@ final class Buffers {
     /** The values of {@code a} in C order, in a {@link Scratch} array the caller gives back. */
     static double[] read(INDArray a) {
         INDArray c = contiguous(a);
+        if (c.dataType() != DataType.DOUBLE && c.dataType() != DataType.FLOAT) {
+            return c.data().asDouble();
+        }
         int n = (int) c.length();
         double[] out = Scratch.take(n);
         if (c.dataType() == DataType.DOUBLE) {
-            DoubleBuffer b = c.data().asNioDouble();
-            b.get(out, 0, n);
-        } else if (c.dataType() == DataType.FLOAT) {
+            c.data().asNioDouble().get(out, 0, n);
+        } else {
             FloatBuffer b = c.data().asNioFloat();
             chunks(n).forEach(start -> {
                 int len = Math.min(CHUNK, n - start);
@@ -71,8 +73,6 @@ final class Buffers {
                 }
                 CHUNK_BUFFERS.offer(chunk);
             });
-        } else {
-            return c.data().asDouble();
         }
         return out;
     }

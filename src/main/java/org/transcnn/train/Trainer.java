@@ -4,6 +4,7 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.deeplearning4j.util.ModelSerializer;
@@ -182,11 +183,12 @@ public final class Trainer {
         }
         Nd4j.getMemoryManager().togglePeriodicGc(true);
         Nd4j.getMemoryManager().setAutoGcWindow(2000);
-        ModelSummary size = ModelSummary.of(TransCNN.builder(fashionConfig(o.width(), !o.ablation())).build());
+        ModelSummary size = ModelSummary.of(net.getConfiguration(), InputType.convolutional(INPUT_SIZE, INPUT_SIZE, 1));
         log.printf("TransCNN%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
                         + "and %,d test images, %d epochs, batch %d, augmentation %s%s%n",
                 o.ablation() ? " IRB-only ablation" : "", size.params(), size.macs() / 1e6, data.source(), trainCount,
-                data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), parallel.workers() == 1 ? "" : String.format(", %d workers (%s)", parallel.workers(),
+                data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), parallel.workers() == 1 ? ""
+                        : String.format(", %d workers (%s)", parallel.workers(),
                         parallel.mode() == Parallelism.Mode.AVERAGING ? "averaging every "
                                 + parallel.averagingFrequency() + " rounds" : "shared gradients"));
         EpochMeter meter = new EpochMeter();
@@ -203,7 +205,7 @@ public final class Trainer {
         int stop = (int) Math.min(o.epochs(), (long) history.size() + maxEpochs);
         for (int epoch = history.size(); epoch < stop; epoch++) {
             Nd4j.getRandom().setSeed(o.seed() * 7919L + epoch);
-            Random augment = new Random(o.seed() * 31L + epoch);
+            Random random = new Random(o.seed() * 31L + epoch);
             int[] order = train.order(trainCount, o.seed(), epoch);
             long epochStart = System.nanoTime();
             try (ProgressBar bar = new ProgressBarBuilder()
@@ -215,7 +217,7 @@ public final class Trainer {
                     .showSpeed()
                     .build()) {
                 meter.start(bar);
-                fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), o.augment(), augment,
+                fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), o.augment(), random,
                         o.labelSmoothing(), meter));
             }
             double seconds = (System.nanoTime() - epochStart) / 1e9;

@@ -60,7 +60,8 @@ class TrainerTest {
         new Trainer(options(split, false), quiet()).run(1);
         assertEquals(1, Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history.size());
         IOException changed = assertThrows(IOException.class, () -> new Trainer(new Trainer.Options(
-                Path.of("/nonexistent/fashion-mnist"), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0, Augment.SHIFT_FLIP),
+                Path.of("/nonexistent/fashion-mnist"), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0,
+                Augment.SHIFT_FLIP),
                 quiet()).run());
         assertTrue(changed.getMessage().contains("the options differ"), changed.getMessage());
         List<Trainer.Epoch> resumed = new Trainer(options(split, true), quiet()).run();

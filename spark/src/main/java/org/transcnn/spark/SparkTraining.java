@@ -90,12 +90,12 @@ public final class SparkTraining {
                 o.averagingFrequency());
         List<Epoch> history = new ArrayList<>();
         for (int epoch = 0; epoch < o.epochs(); epoch++) {
-            Random augment = new Random(o.seed() * 31L + epoch);
+            Random random = new Random(o.seed() * 31L + epoch);
             int[] order = train.order(count, o.seed(), epoch);
             List<MultiDataSet> batches = new ArrayList<>();
             for (int from = 0; from < count; from += o.batchSizePerWorker()) {
                 batches.add(train.batch(order, from, Math.min(count, from + o.batchSizePerWorker()), AUGMENT,
-                        augment, o.labelSmoothing()));
+                        random, o.labelSmoothing()));
             }
             JavaRDD<MultiDataSet> rdd = sc.parallelize(batches, sc.defaultParallelism());
             long start = System.nanoTime();
