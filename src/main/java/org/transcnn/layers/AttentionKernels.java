@@ -14,9 +14,18 @@ import java.util.stream.IntStream;
  * (which may be the same array as the queries). With a grid size G &gt; 0 both maps are the same map, split into
  * ceil(H/G) x ceil(W/G) windows whose tokens attend to the tokens of their own window only; a window cut by the
  * bottom/right edge simply holds fewer tokens, so nothing outside the map takes part. With G = 0 every query attends
- * to every key/value token. The softmax is recomputed in the backward pass instead of being stored.
+ * to every key/value token; the queries are then taken {@value #QUERY_BLOCK} at a time, so the attention weights
+ * held at once stay [{@value #QUERY_BLOCK}, keys] however large the map. The softmax is recomputed in the backward
+ * pass instead of being stored.
+ *
+ * <p>Per window the work is five small matrix products ({@link #multiply}) on row arrays ({@code double[][]}): the
+ * HotSpot C2 compiler of Java 17 vectorises a loop {@code c[j] += s * b[j]} only when every array in it is indexed
+ * from 0 (with offsets into one flat array it cannot rule out overlap and runs it scalar, 4-5x slower here).
  */
 final class AttentionKernels {
+
+    /** Queries per block of global attention. */
+    static final int QUERY_BLOCK = 256;
 
     /**
      * Geometry of one attention core call.
@@ -30,8 +39,9 @@ final class AttentionKernels {
             return heads * headDim;
         }
 
+        /** Windows down the map, or query blocks for global attention. */
         int windowRows() {
-            return grid == 0 ? 1 : (qH + grid - 1) / grid;
+            return grid == 0 ? (qH * qW + QUERY_BLOCK - 1) / QUERY_BLOCK : (qH + grid - 1) / grid;
         }
 
         int windowCols() {
@@ -39,7 +49,7 @@ final class AttentionKernels {
         }
 
         int maxQueryTokens() {
-            return grid == 0 ? qH * qW : grid * grid;
+            return grid == 0 ? Math.min(QUERY_BLOCK, qH * qW) : grid * grid;
         }
 
         int maxKeyTokens() {
@@ -93,9 +103,43 @@ final class AttentionKernels {
     }
 
     /**
+     * {@code c[i][0..n) = sum over p < k of a(i, p) * b[p][0..n)} for {@code i < m}, where {@code a(i, p)} is
+     * {@code a[i][p]}, or {@code a[p][i]} when {@code transposeA}. Four rows of {@code b} per pass over a row of
+     * {@code c}, so each value of {@code c} is loaded and stored k/4 times instead of k times.
+     */
+    static void multiply(double[][] c, double[][] a, boolean transposeA, double[][] b, int m, int k, int n) {
+        for (int i = 0; i < m; i++) {
+            double[] ci = c[i];
+            Arrays.fill(ci, 0, n, 0.0);
+            int p = 0;
+            for (; p + 4 <= k; p += 4) {
+                double s0 = transposeA ? a[p][i] : a[i][p];
+                double s1 = transposeA ? a[p + 1][i] : a[i][p + 1];
+                double s2 = transposeA ? a[p + 2][i] : a[i][p + 2];
+                double s3 = transposeA ? a[p + 3][i] : a[i][p + 3];
+                double[] b0 = b[p];
+                double[] b1 = b[p + 1];
+                double[] b2 = b[p + 2];
+                double[] b3 = b[p + 3];
+                for (int j = 0; j < n; j++) {
+                    ci[j] += s0 * b0[j] + s1 * b1[j] + s2 * b2[j] + s3 * b3[j];
+                }
+            }
+            for (; p < k; p++) {
+                double s = transposeA ? a[p][i] : a[i][p];
+                double[] bp = b[p];
+                for (int j = 0; j < n; j++) {
+                    ci[j] += s * bp[j];
+                }
+            }
+        }
+    }
+
+    /**
      * Scratch space and the token lists of one window, reused across windows, (batch, head) tasks and calls: taken
      * from {@link #FREE} and put back (not thread-local: Java 17 erases the thread-locals of the common pool's
-     * workers after every task). A window grows when a layout needs more room than any earlier one.
+     * workers after every task). A window grows when a layout needs more room than any earlier one. Matrices are
+     * row arrays; a [rows, cols] comment gives the rows and columns in use.
      */
     private static final class Window {
         static final ConcurrentLinkedQueue<Window> FREE = new ConcurrentLinkedQueue<>();
@@ -107,32 +151,32 @@ final class AttentionKernels {
         final int[] kPos;
         int tq;
         int tk;
-        final double[] qs;   // [tq, d], scaled queries
-        final double[] kt;   // [d, tk], keys transposed
-        final double[] kr;   // [tk, d], keys (backward only)
-        final double[] v;    // [tk, d]
-        final double[] vt;   // [d, tk] (backward only)
-        final double[] p;    // [tq, tk], attention weights
-        final double[] row;  // [max(tk, d)]
-        final double[] dk;   // [tk, d]
-        final double[] dv;   // [tk, d]
-        final double[] dO;   // [d]
-        final double[] dQ;   // [d]
+        final double[][] qs;  // [tq, d], scaled queries
+        final double[][] kt;  // [d, tk], keys transposed
+        final double[][] kr;  // [tk, d], keys (backward only)
+        final double[][] v;   // [tk, d]
+        final double[][] vt;  // [d, tk], values transposed (backward only)
+        final double[][] p;   // [tq, tk], attention weights
+        final double[][] ds;  // [tq, tk], gradient of the logits (backward only)
+        final double[][] o;   // [tq, d], output, or its gradient in the backward pass
+        final double[][] dq;  // [tq, d]
+        final double[][] dk;  // [tk, d]
+        final double[][] dv;  // [tk, d]
 
         private Window(int mq, int mk, int d) {
             qPos = new int[mq];
             kPos = new int[mk];
-            qs = new double[mq * d];
-            kt = new double[d * mk];
-            kr = new double[mk * d];
-            v = new double[mk * d];
-            vt = new double[d * mk];
-            p = new double[mq * mk];
-            row = new double[Math.max(mk, d)];
-            dk = new double[mk * d];
-            dv = new double[mk * d];
-            dO = new double[d];
-            dQ = new double[d];
+            qs = new double[mq][d];
+            kt = new double[d][mk];
+            kr = new double[mk][d];
+            v = new double[mk][d];
+            vt = new double[d][mk];
+            p = new double[mq][mk];
+            ds = new double[mq][mk];
+            o = new double[mq][d];
+            dq = new double[mq][d];
+            dk = new double[mk][d];
+            dv = new double[mk][d];
         }
 
         /** A free window set up for {@code l}. */
@@ -143,8 +187,8 @@ final class AttentionKernels {
             Window w = FREE.poll();
             if (w == null) {
                 w = new Window(mq, mk, d);
-            } else if (w.qPos.length < mq || w.kPos.length < mk || w.dO.length < d) {
-                w = new Window(Math.max(mq, w.qPos.length), Math.max(mk, w.kPos.length), Math.max(d, w.dO.length));
+            } else if (w.qPos.length < mq || w.kPos.length < mk || w.kt.length < d) {
+                w = new Window(Math.max(mq, w.qPos.length), Math.max(mk, w.kPos.length), Math.max(d, w.kt.length));
             }
             w.l = l;
             w.d = d;
@@ -152,13 +196,17 @@ final class AttentionKernels {
             return w;
         }
 
-        /** Token positions (y * width + x) of window (wr, wc), row-major. */
+        /**
+         * Token positions (y * width + x) of window (wr, wc), row-major; for global attention the queries of block
+         * wr and all keys.
+         */
         void select(int wr, int wc) {
             if (l.grid == 0) {
-                tq = l.qH * l.qW;
+                int first = wr * QUERY_BLOCK;
+                tq = Math.min(QUERY_BLOCK, l.qH * l.qW - first);
                 tk = l.kH * l.kW;
                 for (int t = 0; t < tq; t++) {
-                    qPos[t] = t;
+                    qPos[t] = first + t;
                 }
                 for (int t = 0; t < tk; t++) {
                     kPos[t] = t;
@@ -184,18 +232,20 @@ final class AttentionKernels {
             for (int j = 0; j < d; j++) {
                 int qBase = (b * l.qChannels + l.qOffset + h * d + j) * qMap;
                 for (int i = 0; i < tq; i++) {
-                    qs[i * d + j] = q[qBase + qPos[i]] * scale;
+                    qs[i][j] = q[qBase + qPos[i]] * scale;
                 }
                 int kBase = (b * l.kvChannels + l.kOffset + h * d + j) * kMap;
                 int vBase = (b * l.kvChannels + l.vOffset + h * d + j) * kMap;
+                double[] ktj = kt[j];
+                double[] vtj = vt[j];
                 for (int i = 0; i < tk; i++) {
                     double kij = kvIn[kBase + kPos[i]];
                     double vij = kvIn[vBase + kPos[i]];
-                    kt[j * tk + i] = kij;
-                    v[i * d + j] = vij;
+                    ktj[i] = kij;
+                    v[i][j] = vij;
                     if (backward) {
-                        kr[i * d + j] = kij;
-                        vt[j * tk + i] = vij;
+                        kr[i][j] = kij;
+                        vtj[i] = vij;
                     }
                 }
             }
@@ -203,29 +253,22 @@ final class AttentionKernels {
 
         /** p = softmax over keys of qs k^T. */
         void softmax() {
+            multiply(p, qs, false, kt, tq, d, tk);
             for (int i = 0; i < tq; i++) {
-                int r = i * tk;
-                Arrays.fill(p, r, r + tk, 0.0);
-                for (int j = 0; j < d; j++) {
-                    double a = qs[i * d + j];
-                    int kb = j * tk;
-                    for (int t = 0; t < tk; t++) {
-                        p[r + t] += a * kt[kb + t];
-                    }
-                }
+                double[] pi = p[i];
                 double max = Double.NEGATIVE_INFINITY;
                 for (int t = 0; t < tk; t++) {
-                    max = Math.max(max, p[r + t]);
+                    max = Math.max(max, pi[t]);
                 }
                 double sum = 0;
                 for (int t = 0; t < tk; t++) {
-                    double e = Math.exp(p[r + t] - max);
-                    p[r + t] = e;
+                    double e = Math.exp(pi[t] - max);
+                    pi[t] = e;
                     sum += e;
                 }
                 double inv = 1.0 / sum;
                 for (int t = 0; t < tk; t++) {
-                    p[r + t] *= inv;
+                    pi[t] *= inv;
                 }
             }
         }
@@ -233,72 +276,61 @@ final class AttentionKernels {
         /** out[query] = p v, into channels head*d + j of the output. */
         void attendAndScatter(double[] out, int b, int h) {
             int qMap = l.qH * l.qW;
-            double[] o = row;
+            multiply(o, p, false, v, tq, tk, d);
             for (int i = 0; i < tq; i++) {
-                Arrays.fill(o, 0, d, 0.0);
-                int r = i * tk;
-                for (int t = 0; t < tk; t++) {
-                    double w = p[r + t];
-                    int vb = t * d;
-                    for (int j = 0; j < d; j++) {
-                        o[j] += w * v[vb + j];
-                    }
-                }
+                double[] oi = o[i];
                 int base = (b * l.outChannels() + h * d) * qMap + qPos[i];
                 for (int j = 0; j < d; j++) {
-                    out[base + j * qMap] = o[j];
+                    out[base + j * qMap] = oi[j];
                 }
             }
         }
 
-        void backward(double[] dOut, double[] dq, double[] dkv, int b, int h) {
+        /**
+         * With dO the output's gradient: dv = p^T dO; dP = dO v^T; dS = p * (dP - rowsum(dP * p)) (the softmax's
+         * backward); dqs = dS k; dk = dS^T qs; and dq = scale * dqs.
+         */
+        void backward(double[] dOut, double[] dqOut, double[] dkv, int b, int h) {
             int qMap = l.qH * l.qW;
             int kMap = l.kH * l.kW;
-            Arrays.fill(dk, 0, tk * d, 0.0);
-            Arrays.fill(dv, 0, tk * d, 0.0);
-            double[] dS = row;
+            double[][] dO = o;
             for (int i = 0; i < tq; i++) {
+                double[] row = dO[i];
                 int base = (b * l.outChannels() + h * d) * qMap + qPos[i];
                 for (int j = 0; j < d; j++) {
-                    dO[j] = dOut[base + j * qMap];
+                    row[j] = dOut[base + j * qMap];
                 }
-                int r = i * tk;
-                // dP[i, t] = dO[i] . v[t];  dv[t] += p[i, t] dO[i]
-                Arrays.fill(dS, 0, tk, 0.0);
-                for (int j = 0; j < d; j++) {
-                    double a = dO[j];
-                    int vb = j * tk;
-                    for (int t = 0; t < tk; t++) {
-                        dS[t] += a * vt[vb + t];
-                    }
-                }
+            }
+            multiply(dv, p, true, dO, tk, tq, d);
+            multiply(ds, dO, false, vt, tq, d, tk);
+            for (int i = 0; i < tq; i++) {
+                double[] pi = p[i];
+                double[] si = ds[i];
                 double dot = 0;
                 for (int t = 0; t < tk; t++) {
-                    dot += dS[t] * p[r + t];
+                    dot += si[t] * pi[t];
                 }
-                Arrays.fill(dQ, 0, d, 0.0);
                 for (int t = 0; t < tk; t++) {
-                    double pt = p[r + t];
-                    double s = pt * (dS[t] - dot);
-                    int kb = t * d;
-                    int qb = i * d;
-                    for (int j = 0; j < d; j++) {
-                        dv[kb + j] += pt * dO[j];
-                        dQ[j] += s * kr[kb + j];
-                        dk[kb + j] += s * qs[qb + j];
-                    }
+                    si[t] = pi[t] * (si[t] - dot);
                 }
+            }
+            multiply(dq, ds, false, kr, tq, tk, d);
+            multiply(dk, ds, true, qs, tk, tq, d);
+            for (int i = 0; i < tq; i++) {
+                double[] row = dq[i];
                 int qBase = (b * l.qChannels + l.qOffset + h * d) * qMap + qPos[i];
                 for (int j = 0; j < d; j++) {
-                    dq[qBase + j * qMap] += dQ[j] * scale;
+                    dqOut[qBase + j * qMap] += row[j] * scale;
                 }
             }
             int kBase = (b * l.kvChannels + l.kOffset + h * d) * kMap;
             int vBase = (b * l.kvChannels + l.vOffset + h * d) * kMap;
             for (int t = 0; t < tk; t++) {
+                double[] dkt = dk[t];
+                double[] dvt = dv[t];
                 for (int j = 0; j < d; j++) {
-                    dkv[kBase + j * kMap + kPos[t]] += dk[t * d + j];
-                    dkv[vBase + j * kMap + kPos[t]] += dv[t * d + j];
+                    dkv[kBase + j * kMap + kPos[t]] += dkt[j];
+                    dkv[vBase + j * kMap + kPos[t]] += dvt[j];
                 }
             }
         }

@@ -83,6 +83,18 @@ class BlockGradientTest {
                     g.addVertex("core", GlobalAttentionCore.pooled(C / HEAD_DIM, HEAD_DIM, 4, 4, 2, 2), "q", "kv");
                     return "core";
                 }),
+                Arguments.of("global attention core, fused, 17x16 map (two query blocks)", C, 17, 16, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
+                    g.addLayer("pre", Layers.conv(C, 3 * C, 1, 1, true), in);
+                    g.addVertex("core", GlobalAttentionCore.fused(C / HEAD_DIM, HEAD_DIM, 17, 16), "pre");
+                    return "core";
+                }),
+                Arguments.of("global attention core, pooled, 18x16 map (two query blocks)", C, 18, 16, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
+                    g.addLayer("q", Layers.conv(C, C, 1, 1, true), in);
+                    g.addLayer("pool", Layers.pool(PoolingType.AVG, 2), in);
+                    g.addLayer("kv", Layers.conv(C, 2 * C, 1, 1, true), "pool");
+                    g.addVertex("core", GlobalAttentionCore.pooled(C / HEAD_DIM, HEAD_DIM, 18, 16, 9, 8), "q", "kv");
+                    return "core";
+                }),
                 Arguments.of("H-MHSA, grid 2, ratio 2", C, 4, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
                         HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).poolRatio(2).inputSize(4, 4).build()
                                 .addTo(g, "attn", in)),

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PaddedAttentionTest {
 
-    static ComputationGraph core(WindowAttentionCore core, int channels, int h, int w, DataType type) {
+    static ComputationGraph core(AttentionCore core, int channels, int h, int w, DataType type) {
         GraphBuilder g = new NeuralNetConfiguration.Builder().dataType(type).graphBuilder()
                 .addInputs("qkv").setInputTypes(InputType.convolutional(h, w, channels))
                 .addVertex("core", core, "qkv").setOutputs("core");
@@ -92,6 +92,24 @@ class PaddedAttentionTest {
             INDArray out = net.outputSingle(qkv);
             assertArrayEquals(new long[] {batch, heads * d, h, w}, out.shape());
             INDArray expected = Nd4j.create(reference(qkv, heads, d, g));
+            double err = out.sub(expected).amaxNumber().doubleValue();
+            assertTrue(err < 1e-12, "pass " + pass + ", largest difference to the reference: " + err);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}x{1} map, batch {2}")
+    @CsvSource({"2,3,2", "16,16,1", "17,16,2", "23,25,1"})
+    void globalAttentionMatchesTheReferenceAcrossQueryBlocks(int h, int w, int batch) {
+        // global attention takes its queries AttentionKernels.QUERY_BLOCK (256) at a time: 256, 272 and 575 tokens
+        // are one, two and three blocks; one window covering the whole map is the same computation in the reference
+        int heads = 2;
+        int d = 3;
+        ComputationGraph net = core(GlobalAttentionCore.fused(heads, d, h, w), 3 * heads * d, h, w, DataType.DOUBLE);
+        Nd4j.getRandom().setSeed(11);
+        for (int pass = 0; pass < 2; pass++) {
+            INDArray qkv = Nd4j.randn(DataType.DOUBLE, batch, 3L * heads * d, h, w).muli(2);
+            INDArray out = net.outputSingle(qkv);
+            INDArray expected = Nd4j.create(reference(qkv, heads, d, Math.max(h, w)));
             double err = out.sub(expected).amaxNumber().doubleValue();
             assertTrue(err < 1e-12, "pass " + pass + ", largest difference to the reference: " + err);
         }
