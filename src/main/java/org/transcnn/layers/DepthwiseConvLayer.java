@@ -13,13 +13,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /**
  * Runtime layer of {@link DepthwiseConv}: direct stride-1 depthwise convolution kernels on Java arrays, parallel
- * over the B*C planes (forward and input gradient) and over channels (weight gradient). Each inner loop adds
- * kernel taps times shifted copies of input rows (see {@link Planes}), which the JIT vectorises.
+ * over the B*C planes (forward and input gradient) and over channels (weight gradient). Each inner loop adds one
+ * kernel tap times a shifted input row, which the JIT vectorises.
  */
 public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
 
@@ -70,7 +69,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         INDArray w = getParamWithNoise(DepthwiseConvolutionParamInitializer.WEIGHT_KEY, training, mgr);
         long[] shape = input.shape();
         double[] x = Buffers.read(input.castTo(dataType));
-        double[] y = Scratch.take(x.length);
+        double[] y = Scratch.zeros(x.length);
         forward(x, channelMajorWeights(w), y, (int) shape[0], (int) shape[1], (int) shape[2], (int) shape[3],
                 kernel()[0], kernel()[1]);
         INDArray out = Buffers.write(y, mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c'));
@@ -94,7 +93,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         int kw = kernel()[1];
         double[] x = Buffers.read(input.castTo(dataType));
         double[] dy = Buffers.read(delta);
-        double[] dx = Scratch.take(x.length);
+        double[] dx = Scratch.zeros(x.length);
         forward(dy, rotated(channelMajorWeights(w), c, kh, kw), dx, b, c, h, wd, kh, kw);
         double[] dw = new double[c * kh * kw];
         backwardWeights(dy, x, dw, b, c, h, wd, kh, kw);
@@ -114,27 +113,33 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         return new Pair<>(g, backpropDropOutIfPresent(eps));
     }
 
-    /** y[b,c] = depthwise correlation of x[b,c] with w[c], zero padding (k-1)/2 (every value of y written). */
+    /** y[b,c] = depthwise correlation of x[b,c] with w[c], zero padding (k-1)/2. */
     static void forward(double[] x, double[] w, double[] y, int b, int c, int h, int wd, int kh, int kw) {
         int ph = (kh - 1) / 2;
+        int pw = (kw - 1) / 2;
         int plane = h * wd;
         IntStream.range(0, b * c).parallel().forEach(bc -> {
-            Planes s = Planes.take(h, wd, kw);
             int base = bc * plane;
             int wb = (bc % c) * kh * kw;
-            s.shift(x, base);
             for (int row = 0; row < h; row++) {
-                double[] out = s.rows[row];
-                Arrays.fill(out, 0, wd, 0.0);
+                int out = base + row * wd;
                 for (int i = 0; i < kh; i++) {
                     int src = row + i - ph;
-                    if (src >= 0 && src < h) {
-                        s.addTaps(out, w, wb + i * kw, src);
+                    if (src < 0 || src >= h) {
+                        continue;
+                    }
+                    int in = base + src * wd;
+                    for (int j = 0; j < kw; j++) {
+                        double wt = w[wb + i * kw + j];
+                        int off = j - pw;
+                        int lo = Math.max(0, -off);
+                        int hi = Math.min(wd, wd - off);
+                        for (int col = lo; col < hi; col++) {
+                            y[out + col] += wt * x[in + col + off];
+                        }
                     }
                 }
-                System.arraycopy(out, 0, y, base + row * wd, wd);
             }
-            Planes.FREE.offer(s);
         });
     }
 
@@ -153,111 +158,32 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
     /** dw[c, i, j] = sum over b, rows, cols of dy[b,c] times x[b,c] shifted by tap (i, j). */
     static void backwardWeights(double[] dy, double[] x, double[] dw, int b, int c, int h, int wd, int kh, int kw) {
         int ph = (kh - 1) / 2;
+        int pw = (kw - 1) / 2;
         int plane = h * wd;
         IntStream.range(0, c).parallel().forEach(ch -> {
-            Planes s = Planes.take(h, wd, kw);
-            double[][] acc = new double[kh * kw][wd];
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * plane;
-                s.shift(x, base);
-                for (int row = 0; row < h; row++) {
-                    double[] g = s.rows[row];
-                    System.arraycopy(dy, base + row * wd, g, 0, wd);
-                    for (int i = 0; i < kh; i++) {
-                        int src = row + i - ph;
-                        if (src < 0 || src >= h) {
-                            continue;
-                        }
-                        for (int j = 0; j < kw; j++) {
-                            double[] a = acc[i * kw + j];
-                            double[] xs = s.shifted[j][src];
-                            for (int col = 0; col < wd; col++) {
-                                a[col] += g[col] * xs[col];
+                for (int i = 0; i < kh; i++) {
+                    for (int j = 0; j < kw; j++) {
+                        int off = j - pw;
+                        int lo = Math.max(0, -off);
+                        int hi = Math.min(wd, wd - off);
+                        double acc = 0;
+                        for (int row = 0; row < h; row++) {
+                            int src = row + i - ph;
+                            if (src < 0 || src >= h) {
+                                continue;
+                            }
+                            int g = base + row * wd;
+                            int in = base + src * wd + off;
+                            for (int col = lo; col < hi; col++) {
+                                acc += dy[g + col] * x[in + col];
                             }
                         }
+                        dw[ch * kh * kw + i * kw + j] += acc;
                     }
                 }
             }
-            for (int t = 0; t < kh * kw; t++) {
-                double sum = 0;
-                for (int col = 0; col < wd; col++) {
-                    sum += acc[t][col];
-                }
-                dw[ch * kh * kw + t] += sum;
-            }
-            Planes.FREE.offer(s);
         });
-    }
-
-    /**
-     * One plane's rows shifted left and right by each kernel column offset, {@code shifted[j][row][col] =
-     * x[row][col + j - (kw-1)/2]} (0 outside the plane), and a set of output rows: with every row its own array the
-     * tap loops index all arrays from 0, which Java 17's JIT vectorises (it does not with offsets into one flat
-     * array). Reused across planes, tasks and calls through {@link #FREE}; grows when a plane needs more room.
-     */
-    private static final class Planes {
-        static final ConcurrentLinkedQueue<Planes> FREE = new ConcurrentLinkedQueue<>();
-
-        final double[][][] shifted;
-        final double[][] rows;
-        int h;
-        int wd;
-        int kw;
-
-        private Planes(int h, int wd, int kw) {
-            shifted = new double[kw][h][wd];
-            rows = new double[h][wd];
-        }
-
-        static Planes take(int h, int wd, int kw) {
-            Planes s = FREE.poll();
-            if (s == null || s.shifted.length < kw || s.rows.length < h || s.rows[0].length < wd) {
-                s = new Planes(Math.max(h, s == null ? 0 : s.rows.length), Math.max(wd, s == null ? 0 : s.rows[0].length),
-                        Math.max(kw, s == null ? 0 : s.shifted.length));
-            }
-            s.h = h;
-            s.wd = wd;
-            s.kw = kw;
-            return s;
-        }
-
-        /** Fills {@link #shifted} from the plane of {@code x} that starts at {@code base}. */
-        void shift(double[] x, int base) {
-            int pw = (kw - 1) / 2;
-            for (int j = 0; j < kw; j++) {
-                int off = j - pw;
-                int lo = Math.max(0, -off);
-                int hi = Math.min(wd, wd - off);
-                for (int row = 0; row < h; row++) {
-                    double[] r = shifted[j][row];
-                    Arrays.fill(r, 0, lo, 0.0);
-                    System.arraycopy(x, base + row * wd + lo + off, r, lo, hi - lo);
-                    Arrays.fill(r, hi, wd, 0.0);
-                }
-            }
-        }
-
-        /** out += sum over j of w[w0 + j] * shifted[j][src]. */
-        void addTaps(double[] out, double[] w, int w0, int src) {
-            int j = 0;
-            for (; j + 3 <= kw; j += 3) {
-                double a = w[w0 + j];
-                double b = w[w0 + j + 1];
-                double c = w[w0 + j + 2];
-                double[] x0 = shifted[j][src];
-                double[] x1 = shifted[j + 1][src];
-                double[] x2 = shifted[j + 2][src];
-                for (int col = 0; col < wd; col++) {
-                    out[col] += a * x0[col] + b * x1[col] + c * x2[col];
-                }
-            }
-            for (; j < kw; j++) {
-                double a = w[w0 + j];
-                double[] x0 = shifted[j][src];
-                for (int col = 0; col < wd; col++) {
-                    out[col] += a * x0[col];
-                }
-            }
-        }
     }
 }
