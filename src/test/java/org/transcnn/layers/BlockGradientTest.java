@@ -55,6 +55,26 @@ class BlockGradientTest {
         Nd4j.setDefaultDataTypes(defaultType, defaultFloatingType);
     }
 
+    /** A 1x1 convolution to qkv and a global attention core over it. */
+    static BiFunction<GraphBuilder, String, String> fusedGlobalCore(int h, int w) {
+        return (g, in) -> {
+            g.addLayer("pre", Layers.conv(C, 3 * C, 1, 1, true), in);
+            g.addVertex("core", GlobalAttentionCore.fused(C / HEAD_DIM, HEAD_DIM, h, w), "pre");
+            return "core";
+        };
+    }
+
+    /** Queries from the map, keys/values from the 2x2-average-pooled map (even h, w), and a global core. */
+    static BiFunction<GraphBuilder, String, String> pooledGlobalCore(int h, int w) {
+        return (g, in) -> {
+            g.addLayer("q", Layers.conv(C, C, 1, 1, true), in);
+            g.addLayer("pool", Layers.pool(PoolingType.AVG, 2), in);
+            g.addLayer("kv", Layers.conv(C, 2 * C, 1, 1, true), "pool");
+            g.addVertex("core", GlobalAttentionCore.pooled(C / HEAD_DIM, HEAD_DIM, h, w, h / 2, w / 2), "q", "kv");
+            return "core";
+        };
+    }
+
     /** (name, input channels, H, W, output channels, block adder(graph, input) -> output vertex). */
     static Stream<Arguments> blocks() {
         return Stream.of(
@@ -71,30 +91,11 @@ class BlockGradientTest {
                 Arguments.of("H-MHSA, grid 4 on a padded 6x6 map, ratio 2", C, 6, 6, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
                         HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(4).poolRatio(2).inputSize(6, 6).build()
                                 .addTo(g, "attn", in)),
-                Arguments.of("global attention core, fused", C, 4, 2, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
-                    g.addLayer("pre", Layers.conv(C, 3 * C, 1, 1, true), in);
-                    g.addVertex("core", GlobalAttentionCore.fused(C / HEAD_DIM, HEAD_DIM, 4, 2), "pre");
-                    return "core";
-                }),
-                Arguments.of("global attention core, pooled", C, 4, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
-                    g.addLayer("q", Layers.conv(C, C, 1, 1, true), in);
-                    g.addLayer("pool", Layers.pool(PoolingType.AVG, 2), in);
-                    g.addLayer("kv", Layers.conv(C, 2 * C, 1, 1, true), "pool");
-                    g.addVertex("core", GlobalAttentionCore.pooled(C / HEAD_DIM, HEAD_DIM, 4, 4, 2, 2), "q", "kv");
-                    return "core";
-                }),
-                Arguments.of("global attention core, fused, 17x16 map (two query blocks)", C, 17, 16, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
-                    g.addLayer("pre", Layers.conv(C, 3 * C, 1, 1, true), in);
-                    g.addVertex("core", GlobalAttentionCore.fused(C / HEAD_DIM, HEAD_DIM, 17, 16), "pre");
-                    return "core";
-                }),
-                Arguments.of("global attention core, pooled, 18x16 map (two query blocks)", C, 18, 16, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
-                    g.addLayer("q", Layers.conv(C, C, 1, 1, true), in);
-                    g.addLayer("pool", Layers.pool(PoolingType.AVG, 2), in);
-                    g.addLayer("kv", Layers.conv(C, 2 * C, 1, 1, true), "pool");
-                    g.addVertex("core", GlobalAttentionCore.pooled(C / HEAD_DIM, HEAD_DIM, 18, 16, 9, 8), "q", "kv");
-                    return "core";
-                }),
+                Arguments.of("global attention core, fused", C, 4, 2, C, fusedGlobalCore(4, 2)),
+                Arguments.of("global attention core, pooled", C, 4, 4, C, pooledGlobalCore(4, 4)),
+                // more than AttentionKernels.QUERY_BLOCK (256) queries: two query blocks, the second one partial
+                Arguments.of("global attention core, fused, 17x16 map", C, 17, 16, C, fusedGlobalCore(17, 16)),
+                Arguments.of("global attention core, pooled, 18x16 map", C, 18, 16, C, pooledGlobalCore(18, 16)),
                 Arguments.of("H-MHSA, grid 2, ratio 2", C, 4, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
                         HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).poolRatio(2).inputSize(4, 4).build()
                                 .addTo(g, "attn", in)),
