@@ -20,7 +20,7 @@ import java.util.stream.IntStream;
  *
  * <p>Per window the work is five small matrix products ({@link #multiply}) on row arrays ({@code double[][]}): the
  * HotSpot C2 compiler of Java 17 vectorises a loop {@code c[j] += s * b[j]} only when every array in it is indexed
- * from 0 (with offsets into one flat array it cannot rule out overlap and runs it scalar, 4-5x slower here).
+ * from 0 (with offsets into one flat array it cannot rule out overlap and runs it scalar, 2-5x slower here).
  */
 final class AttentionKernels {
 
