@@ -1,7 +1,6 @@
 package org.transcnn.layers;
 
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /**
@@ -98,7 +97,7 @@ final class AttentionKernels {
                     step.apply(w, b, h);
                 }
             }
-            Window.FREE.offer(w);
+            Window.FREE.give(w);
         });
     }
 
@@ -136,13 +135,12 @@ final class AttentionKernels {
     }
 
     /**
-     * Scratch space and the token lists of one window, reused across windows, (batch, head) tasks and calls: taken
-     * from {@link #FREE} and put back (not thread-local: Java 17 erases the thread-locals of the common pool's
-     * workers after every task). A window grows when a layout needs more room than any earlier one. Matrices are
-     * row arrays; a [rows, cols] comment gives the rows and columns in use.
+     * Scratch space and the token lists of one window, reused across windows, (batch, head) tasks and calls through
+     * {@link #FREE}. A window grows when a layout needs more room than any earlier one. Matrices are row arrays; a
+     * [rows, cols] comment gives the rows and columns in use.
      */
     private static final class Window {
-        static final ConcurrentLinkedQueue<Window> FREE = new ConcurrentLinkedQueue<>();
+        static final FreeList<Window> FREE = new FreeList<>();
 
         Layout l;
         int d;
@@ -184,12 +182,10 @@ final class AttentionKernels {
             int mq = l.maxQueryTokens();
             int mk = l.maxKeyTokens();
             int d = l.headDim;
-            Window w = FREE.poll();
-            if (w == null) {
-                w = new Window(mq, mk, d);
-            } else if (w.qPos.length < mq || w.kPos.length < mk || w.kt.length < d) {
-                w = new Window(Math.max(mq, w.qPos.length), Math.max(mk, w.kPos.length), Math.max(d, w.kt.length));
-            }
+            Window w = FREE.take(f -> f.qPos.length >= mq && f.kPos.length >= mk && f.kt.length >= d,
+                    f -> f == null ? new Window(mq, mk, d)
+                            : new Window(Math.max(mq, f.qPos.length), Math.max(mk, f.kPos.length),
+                                    Math.max(d, f.kt.length)));
             w.l = l;
             w.d = d;
             w.scale = 1.0 / Math.sqrt(d);

@@ -10,7 +10,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /** Fast copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java double arrays in C order. */
@@ -19,15 +18,11 @@ final class Buffers {
     /** Floats converted per bulk copy between a direct buffer and a Java array (absolute copies: thread-safe). */
     private static final int CHUNK = 1 << 14;
 
-    /**
-     * Chunk buffers, reused across calls (not thread-local: Java 17 erases the thread-locals of the common pool's
-     * workers after every task).
-     */
-    private static final ConcurrentLinkedQueue<float[]> CHUNK_BUFFERS = new ConcurrentLinkedQueue<>();
+    /** Chunk buffers, reused across calls. */
+    private static final FreeList<float[]> CHUNK_BUFFERS = new FreeList<>();
 
     private static float[] chunkBuffer() {
-        float[] chunk = CHUNK_BUFFERS.poll();
-        return chunk != null ? chunk : new float[CHUNK];
+        return CHUNK_BUFFERS.take(chunk -> true, unused -> new float[CHUNK]);
     }
 
     /** Start offsets of the chunks of {@code n} values, in parallel when there are several. */
@@ -71,7 +66,7 @@ final class Buffers {
                 for (int i = 0; i < len; i++) {
                     out[start + i] = chunk[i];
                 }
-                CHUNK_BUFFERS.offer(chunk);
+                CHUNK_BUFFERS.give(chunk);
             });
         }
         return out;
@@ -93,7 +88,7 @@ final class Buffers {
                     chunk[i] = (float) values[start + i];
                 }
                 b.put(start, chunk, 0, len);
-                CHUNK_BUFFERS.offer(chunk);
+                CHUNK_BUFFERS.give(chunk);
             });
         } else {
             out.data().setData(values);

@@ -13,7 +13,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /**
@@ -133,10 +132,10 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
             int base = bc * plane;
             int wb = (bc % c) * kh * kw;
             if (wd >= SHIFTED_ROWS_FROM_WIDTH) {
-                Planes s = Planes.take(h, wd, kw);
+                Planes s = Planes.take(h, wd, kh, kw);
                 s.shift(x, base);
-                s.correlate(w, wb, kh, y, base);
-                Planes.FREE.offer(s);
+                s.correlate(w, wb, y, base);
+                Planes.FREE.give(s);
             } else {
                 correlateFlat(x, w, wb, y, base, h, wd, kh, kw);
             }
@@ -187,21 +186,23 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         int plane = h * wd;
         IntStream.range(0, c).parallel().forEach(ch -> {
             if (wd >= SHIFTED_ROWS_WEIGHTS_FROM_WIDTH) {
-                Planes s = Planes.take(h, wd, kw);
-                double[][] acc = new double[kh * kw][wd];
+                Planes s = Planes.take(h, wd, kh, kw);
+                for (int t = 0; t < kh * kw; t++) {
+                    Arrays.fill(s.acc[t], 0, wd, 0.0);
+                }
                 for (int n = 0; n < b; n++) {
                     int base = (n * c + ch) * plane;
                     s.shift(x, base);
-                    s.accumulateTapProducts(dy, base, kh, acc);
+                    s.accumulateTapProducts(dy, base);
                 }
                 for (int t = 0; t < kh * kw; t++) {
                     double sum = 0;
                     for (int col = 0; col < wd; col++) {
-                        sum += acc[t][col];
+                        sum += s.acc[t][col];
                     }
                     dw[ch * kh * kw + t] += sum;
                 }
-                Planes.FREE.offer(s);
+                Planes.FREE.give(s);
             } else {
                 for (int n = 0; n < b; n++) {
                     weightsFlat(dy, x, dw, (n * c + ch) * plane, ch * kh * kw, h, wd, kh, kw);
@@ -239,32 +240,37 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
 
     /**
      * One plane's rows shifted left and right by each kernel column offset, {@code shifted[j][row][col] =
-     * x[row][col + j - (kw-1)/2]} (0 outside the plane), and a set of output rows: with every row its own array the
-     * tap loops index all arrays from 0, which Java 17's JIT vectorises (it does not with offsets into one flat
-     * array). Reused across planes, tasks and calls through {@link #FREE}; grows when a plane needs more room.
+     * x[row][col + j - (kw-1)/2]} (0 outside the plane), a set of rows (output rows, or the incoming gradient's rows)
+     * and one accumulator row per kernel tap: with every row its own array the tap loops index all arrays from 0,
+     * which Java 17's JIT vectorises (it does not with offsets into one flat array). Reused across planes, tasks and
+     * calls through {@link #FREE}; grows when a plane or kernel needs more room.
      */
     private static final class Planes {
-        static final ConcurrentLinkedQueue<Planes> FREE = new ConcurrentLinkedQueue<>();
+        static final FreeList<Planes> FREE = new FreeList<>();
 
         final double[][][] shifted;
         final double[][] rows;
+        final double[][] acc;
         int h;
         int wd;
+        int kh;
         int kw;
 
-        private Planes(int h, int wd, int kw) {
+        private Planes(int h, int wd, int kw, int taps) {
             shifted = new double[kw][h][wd];
             rows = new double[h][wd];
+            acc = new double[taps][wd];
         }
 
-        static Planes take(int h, int wd, int kw) {
-            Planes s = FREE.poll();
-            if (s == null || s.shifted.length < kw || s.rows.length < h || s.rows[0].length < wd) {
-                s = new Planes(Math.max(h, s == null ? 0 : s.rows.length), Math.max(wd, s == null ? 0 : s.rows[0].length),
-                        Math.max(kw, s == null ? 0 : s.shifted.length));
-            }
+        static Planes take(int h, int wd, int kh, int kw) {
+            Planes s = FREE.take(f -> f.rows.length >= h && f.rows[0].length >= wd && f.shifted.length >= kw
+                            && f.acc.length >= kh * kw,
+                    f -> f == null ? new Planes(h, wd, kw, kh * kw)
+                            : new Planes(Math.max(h, f.rows.length), Math.max(wd, f.rows[0].length),
+                                    Math.max(kw, f.shifted.length), Math.max(kh * kw, f.acc.length)));
             s.h = h;
             s.wd = wd;
+            s.kh = kh;
             s.kw = kw;
             return s;
         }
@@ -286,7 +292,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         }
 
         /** Plane {@code base} of y = the shifted plane correlated with kernel {@code w[wb ...]} (kh rows of kw). */
-        void correlate(double[] w, int wb, int kh, double[] y, int base) {
+        void correlate(double[] w, int wb, double[] y, int base) {
             int ph = (kh - 1) / 2;
             for (int row = 0; row < h; row++) {
                 double[] out = rows[row];
@@ -302,7 +308,7 @@ public class DepthwiseConvLayer extends DepthwiseConvolution2DLayer {
         }
 
         /** acc[i*kw + j][col] += dy[row][col] * shifted[j][row + i - ph][col] over the rows of plane {@code base}. */
-        void accumulateTapProducts(double[] dy, int base, int kh, double[][] acc) {
+        void accumulateTapProducts(double[] dy, int base) {
             int ph = (kh - 1) / 2;
             for (int row = 0; row < h; row++) {
                 double[] g = rows[row];
