@@ -1,5 +1,9 @@
 package org.transcnn.layers;
 
+import org.transcnn.kernels.AttentionDouble;
+import org.transcnn.kernels.AttentionFloat;
+import org.transcnn.kernels.AttentionLayout;
+
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.inputs.InvalidInputTypeException;
@@ -18,12 +22,12 @@ import java.util.Objects;
 
 /**
  * Base of the parameter-free multi-head attention cores of H-MHSA: graph vertices computing
- * {@code softmax(q k^T / sqrt(d)) v} per head with direct forward and backward kernels ({@code AttentionKernels}).
+ * {@code softmax(q k^T / sqrt(d)) v} per head with direct forward and backward kernels ({@link AttentionFloat}).
  *
  * <p>Inputs and output are NCHW activations whose channel index is {@code head * headDim + j}. The spatial size
  * is fixed when the graph is built ({@code height x width}); inputs of another shape are refused with a message
- * that names the vertex, the dimension, the expected and the actual size. FLOAT and DOUBLE networks are supported
- * (the kernels compute in double precision).
+ * that names the vertex, the dimension, the expected and the actual size. FLOAT networks compute in float, DOUBLE
+ * networks in double (the generated twin of the kernels).
  */
 public abstract class AttentionCore extends GraphVertex {
 
@@ -65,7 +69,7 @@ public abstract class AttentionCore extends GraphVertex {
     protected abstract long[][] expectedInputShapes();
 
     /** The kernel geometry for a batch of {@code batch}. */
-    abstract AttentionKernels.Layout layout(int batch);
+    abstract AttentionLayout layout(int batch);
 
     @Override
     public long numParams(boolean backprop) {
@@ -205,39 +209,64 @@ public abstract class AttentionCore extends GraphVertex {
             this.conf = conf;
         }
 
-        private double[][] read() {
-            double[] q = Buffers.read(inputs[0]);
-            return new double[][] {q, inputs.length == 1 ? q : Buffers.read(inputs[1])};
-        }
-
         @Override
         public INDArray doForward(boolean training, LayerWorkspaceMgr workspaceMgr) {
             conf.validateInput(inputs);
-            AttentionKernels.Layout l = conf.layout((int) inputs[0].size(0));
-            double[][] in = read();
-            double[] out = AttentionKernels.forward(in[0], in[1], l);
-            INDArray result = Buffers.write(out, workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
-                    new long[] {l.batch(), l.outChannels(), l.qH(), l.qW()}, 'c'));
-            Scratch.give(in[0], in[1], out);
+            AttentionLayout l = conf.layout((int) inputs[0].size(0));
+            INDArray result = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
+                    new long[] {l.batch(), l.outChannels(), l.qH(), l.qW()}, 'c');
+            int n = (int) result.length();
+            if (dataType == DataType.FLOAT) {
+                float[] q = Buffers.readFloats(inputs[0]);
+                float[] kv = inputs.length == 1 ? q : Buffers.readFloats(inputs[1]);
+                float[] out = Scratch.takeFloats(n);
+                AttentionFloat.forward(q, kv, l, out);
+                Buffers.write(out, result);
+                Scratch.give(q, kv, out);
+            } else {
+                double[] q = Buffers.read(inputs[0]);
+                double[] kv = inputs.length == 1 ? q : Buffers.read(inputs[1]);
+                double[] out = Scratch.take(n);
+                AttentionDouble.forward(q, kv, l, out);
+                Buffers.write(out, result);
+                Scratch.give(q, kv, out);
+            }
             return result;
         }
 
         @Override
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
-            AttentionKernels.Layout l = conf.layout((int) inputs[0].size(0));
-            double[][] in = read();
-            double[] dq = Scratch.zeros(in[0].length);
-            double[] dkv = inputs.length == 1 ? dq : Scratch.zeros(in[1].length);
-            double[] dOut = Buffers.read(epsilon);
-            AttentionKernels.backward(in[0], in[1], dOut, l, dq, dkv);
+            AttentionLayout l = conf.layout((int) inputs[0].size(0));
             INDArray[] grads = new INDArray[inputs.length];
-            grads[0] = Buffers.write(dq, workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType,
-                    inputs[0].shape(), 'c'));
-            if (inputs.length == 2) {
-                grads[1] = Buffers.write(dkv, workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType,
-                        inputs[1].shape(), 'c'));
+            for (int i = 0; i < inputs.length; i++) {
+                grads[i] = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, inputs[i].shape(),
+                        'c');
             }
-            Scratch.give(in[0], in[1], dOut, dq, dkv);
+            if (dataType == DataType.FLOAT) {
+                float[] q = Buffers.readFloats(inputs[0]);
+                float[] kv = inputs.length == 1 ? q : Buffers.readFloats(inputs[1]);
+                float[] dq = Scratch.zerosFloats(q.length);
+                float[] dkv = inputs.length == 1 ? dq : Scratch.zerosFloats(kv.length);
+                float[] dOut = Buffers.readFloats(epsilon);
+                AttentionFloat.backward(q, kv, dOut, l, dq, dkv);
+                Buffers.write(dq, grads[0]);
+                if (inputs.length == 2) {
+                    Buffers.write(dkv, grads[1]);
+                }
+                Scratch.give(q, kv, dOut, dq, dkv);
+            } else {
+                double[] q = Buffers.read(inputs[0]);
+                double[] kv = inputs.length == 1 ? q : Buffers.read(inputs[1]);
+                double[] dq = Scratch.zeros(q.length);
+                double[] dkv = inputs.length == 1 ? dq : Scratch.zeros(kv.length);
+                double[] dOut = Buffers.read(epsilon);
+                AttentionDouble.backward(q, kv, dOut, l, dq, dkv);
+                Buffers.write(dq, grads[0]);
+                if (inputs.length == 2) {
+                    Buffers.write(dkv, grads[1]);
+                }
+                Scratch.give(q, kv, dOut, dq, dkv);
+            }
             return new Pair<>(null, grads);
         }
 

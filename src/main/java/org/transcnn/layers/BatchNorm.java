@@ -3,13 +3,16 @@ package org.transcnn.layers;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Collection;
 
 /**
- * BatchNorm2d as PyTorch computes it: [B, C, H, W] -&gt; same, eps 1e-5, momentum 0.1 (DL4J decay 0.9); in training
+ * BatchNorm2d as PyTorch computes it, optionally followed by an activation in the same layer
+ * ({@link #of(int, IActivation)}): [B, C, H, W] -&gt; same, eps 1e-5, momentum 0.1 (DL4J decay 0.9); in training
  * batch statistics (biased variance) normalise and the running statistics move by momentum towards the batch mean
  * and the unbiased batch variance; in inference the running statistics normalise.
  *
@@ -24,8 +27,31 @@ public class BatchNorm extends BatchNormalization {
     /** PyTorch momentum 0.1 = DL4J decay 0.9. */
     public static final double DECAY = 0.9;
 
+    /** The activation applied to the normalised values within the layer; null: none (as in 0.1.0 models). */
+    private IActivation fusedActivation;
+
     public BatchNorm() {
         // for JSON deserialisation; of(...) sets the values
+    }
+
+    /**
+     * BatchNorm followed by {@code activation} in one layer, {@code act(BN(x))}: one pass over the activations
+     * instead of two, nothing kept for the backward pass but the input. SiLU and identity run in the fused kernel;
+     * any other activation is applied after it by ND4J. (DL4J's own {@code activationFn} of a BatchNormalization is
+     * ignored by its layer, so old configurations carry a meaningless one: this is a field of its own.)
+     */
+    public static BatchNorm of(int channels, IActivation activation) {
+        BatchNorm bn = of(channels);
+        bn.setFusedActivation(activation);
+        return bn;
+    }
+
+    public IActivation getFusedActivation() {
+        return fusedActivation;
+    }
+
+    public void setFusedActivation(IActivation fusedActivation) {
+        this.fusedActivation = fusedActivation instanceof ActivationIdentity ? null : fusedActivation;
     }
 
     /** BatchNorm over {@code channels} channels with PyTorch's defaults. */

@@ -8,17 +8,22 @@ import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationSwish;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.kernels.Activation;
+import org.transcnn.kernels.NormActDouble;
+import org.transcnn.kernels.NormActFloat;
 
 import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
- * Runtime layer of {@link BatchNorm}: one pass per channel for the statistics and one for the normalisation, on Java
- * arrays, parallel over channels. Running statistics are updated the DL4J way (as a "gradient" that the NoOp updater
- * subtracts), towards the batch mean and the unbiased batch variance, as PyTorch does.
+ * Runtime layer of {@link BatchNorm}: the fused kernels of {@link NormActFloat} (FLOAT networks) or its generated
+ * double twin (DOUBLE networks), with the layer's activation inside the same pass when it is SiLU. Running statistics
+ * are updated the DL4J way (as a "gradient" that the NoOp updater subtracts), towards the batch mean and the unbiased
+ * batch variance, as PyTorch does.
  */
 public class BatchNormLayer extends BatchNormalization {
 
@@ -30,8 +35,8 @@ public class BatchNormLayer extends BatchNormalization {
         super(conf, dataType);
     }
 
-    private org.deeplearning4j.nn.conf.layers.BatchNormalization bnConf() {
-        return layerConf();
+    private BatchNorm bnConf() {
+        return (BatchNorm) layerConf();
     }
 
     private void checkInput(INDArray x) {
@@ -41,138 +46,150 @@ public class BatchNormLayer extends BatchNormalization {
         }
     }
 
-    private static double[] values(INDArray a) {
-        return Buffers.read(a);
+    /** The activation the kernel applies: SiLU or none. */
+    private Activation kernelActivation() {
+        return bnConf().getFusedActivation() instanceof ActivationSwish ? Activation.SILU : Activation.IDENTITY;
+    }
+
+    /** An activation applied by ND4J after the kernel (neither none nor SiLU), or null. */
+    private IActivation separateActivation() {
+        IActivation a = bnConf().getFusedActivation();
+        return a == null || a instanceof ActivationSwish ? null : a;
+    }
+
+    private double[] param(String key) {
+        return getParam(key).castTo(DataType.DOUBLE).dup().data().asDouble();
     }
 
     @Override
     public INDArray preOutput(INDArray x, TrainingMode training, LayerWorkspaceMgr mgr) {
         checkInput(x);
+        INDArray out = normalise(x.castTo(dataType), training == TrainingMode.TRAIN, kernelActivation(),
+                mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, x.shape(), 'c'));
+        IActivation after = separateActivation();
+        return after == null ? out : after.getActivation(out, training == TrainingMode.TRAIN);
+    }
+
+    /**
+     * {@code act(BN(x))} into {@code out}; in training mode with the batch statistics, which are kept for the
+     * backward pass.
+     */
+    private INDArray normalise(INDArray x, boolean training, Activation act, INDArray out) {
         long[] shape = x.shape();
         int b = (int) shape[0];
         int c = (int) shape[1];
         int plane = (int) (shape[2] * shape[3]);
-        double[] in = values(x.castTo(dataType));
-        double[] gamma = values(getParam(BatchNormalizationParamInitializer.GAMMA));
-        double[] beta = values(getParam(BatchNormalizationParamInitializer.BETA));
-        double eps = bnConf().getEps();
+        boolean isFloat = dataType == DataType.FLOAT;
+        float[] xf = isFloat ? Buffers.readFloats(x) : null;
+        double[] xd = isFloat ? null : Buffers.read(x);
         double[] mean;
         double[] var;
-        if (training == TrainingMode.TRAIN) {
-            stats = statistics(in, b, c, plane);
+        if (training) {
+            mean = new double[c];
+            var = new double[c];
+            if (isFloat) {
+                NormActFloat.statistics(xf, b, c, plane, mean, var);
+            } else {
+                NormActDouble.statistics(xd, b, c, plane, mean, var);
+            }
+            stats = new double[][] {mean, var};
             statsInput = x;
-            mean = stats[0];
-            var = stats[1];
         } else {
-            mean = values(getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN));
-            var = values(getParam(BatchNormalizationParamInitializer.GLOBAL_VAR));
+            mean = param(BatchNormalizationParamInitializer.GLOBAL_MEAN);
+            var = param(BatchNormalizationParamInitializer.GLOBAL_VAR);
         }
-        double[] out = Scratch.take(in.length);
-        IntStream.range(0, c).parallel().forEach(ch -> {
-            double scale = gamma[ch] / Math.sqrt(var[ch] + eps);
-            double shift = beta[ch] - mean[ch] * scale;
-            for (int n = 0; n < b; n++) {
-                int base = (n * c + ch) * plane;
-                for (int i = base; i < base + plane; i++) {
-                    out[i] = in[i] * scale + shift;
-                }
-            }
-        });
-        INDArray result = Buffers.write(out, mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c'));
-        Scratch.give(in, out);
-        return result;
-    }
-
-    /** Per-channel batch mean and biased variance. */
-    private static double[][] statistics(double[] in, int b, int c, int plane) {
-        double[] mean = new double[c];
-        double[] var = new double[c];
-        double count = (double) b * plane;
-        IntStream.range(0, c).parallel().forEach(ch -> {
-            double sum = 0;
-            for (int n = 0; n < b; n++) {
-                int base = (n * c + ch) * plane;
-                for (int i = base; i < base + plane; i++) {
-                    sum += in[i];
-                }
-            }
-            double m = sum / count;
-            double sq = 0;
-            for (int n = 0; n < b; n++) {
-                int base = (n * c + ch) * plane;
-                for (int i = base; i < base + plane; i++) {
-                    double d = in[i] - m;
-                    sq += d * d;
-                }
-            }
-            mean[ch] = m;
-            var[ch] = sq / count;
-        });
-        return new double[][] {mean, var};
+        double[] gamma = param(BatchNormalizationParamInitializer.GAMMA);
+        double[] beta = param(BatchNormalizationParamInitializer.BETA);
+        double[] scale = new double[c];
+        double[] shift = new double[c];
+        for (int ch = 0; ch < c; ch++) {
+            scale[ch] = gamma[ch] / Math.sqrt(var[ch] + bnConf().getEps());
+            shift[ch] = beta[ch] - mean[ch] * scale[ch];
+        }
+        if (isFloat) {
+            NormActFloat.forward(xf, xf, b, c, plane, scale, shift, act);
+            Buffers.write(xf, out);
+            Scratch.give(xf);
+        } else {
+            NormActDouble.forward(xd, xd, b, c, plane, scale, shift, act);
+            Buffers.write(xd, out);
+            Scratch.give(xd);
+        }
+        return out;
     }
 
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         assertInputSet(true);
         checkInput(input);
-        long[] shape = input.shape();
+        INDArray x = input.castTo(dataType);
+        long[] shape = x.shape();
         int b = (int) shape[0];
         int c = (int) shape[1];
         int plane = (int) (shape[2] * shape[3]);
         double count = (double) b * plane;
-        double[] in = values(input.castTo(dataType));
-        double[] dy = values(epsilon.castTo(dataType));
-        double[] gamma = values(getParam(BatchNormalizationParamInitializer.GAMMA));
-        double eps = bnConf().getEps();
-        double[][] batchStats = statsInput == input ? stats : statistics(in, b, c, plane);
+        Activation act = kernelActivation();
+        INDArray dy = epsilon.castTo(dataType);
+        IActivation after = separateActivation();
+        if (after != null) {
+            // d/dz of the activation ND4J applied after the kernel, at z = BN(x) recomputed (batch statistics)
+            INDArray z = normalise(x, true, Activation.IDENTITY, Nd4j.createUninitialized(dataType, shape, 'c'));
+            dy = after.backprop(z, dy.dup()).getFirst();
+        }
+        double[][] batchStats = statsInput == input && stats != null ? stats : null;
+        if (batchStats == null) {
+            double[] mean = new double[c];
+            double[] var = new double[c];
+            if (dataType == DataType.FLOAT) {
+                float[] xf = Buffers.readFloats(x);
+                NormActFloat.statistics(xf, b, c, plane, mean, var);
+                Scratch.give(xf);
+            } else {
+                double[] xd = Buffers.read(x);
+                NormActDouble.statistics(xd, b, c, plane, mean, var);
+                Scratch.give(xd);
+            }
+            batchStats = new double[][] {mean, var};
+        }
         statsInput = null;
         stats = null;
         double[] mean = batchStats[0];
         double[] var = batchStats[1];
+        double[] gamma = param(BatchNormalizationParamInitializer.GAMMA);
+        double[] beta = param(BatchNormalizationParamInitializer.BETA);
         double[] dGamma = new double[c];
         double[] dBeta = new double[c];
-        double[] dx = Scratch.take(in.length);
-        IntStream.range(0, c).parallel().forEach(ch -> {
-            double inv = 1.0 / Math.sqrt(var[ch] + eps);
-            double m = mean[ch];
-            double sumDy = 0;
-            double sumDyXhat = 0;
-            for (int n = 0; n < b; n++) {
-                int base = (n * c + ch) * plane;
-                for (int i = base; i < base + plane; i++) {
-                    sumDy += dy[i];
-                    sumDyXhat += dy[i] * (in[i] - m) * inv;
-                }
-            }
-            dBeta[ch] = sumDy;
-            dGamma[ch] = sumDyXhat;
-            double k = gamma[ch] * inv / count;
-            for (int n = 0; n < b; n++) {
-                int base = (n * c + ch) * plane;
-                for (int i = base; i < base + plane; i++) {
-                    double xhat = (in[i] - m) * inv;
-                    dx[i] = k * (count * dy[i] - sumDy - xhat * sumDyXhat);
-                }
-            }
-        });
+        double eps = bnConf().getEps();
+        INDArray dInput = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c');
+        if (dataType == DataType.FLOAT) {
+            float[] xf = Buffers.readFloats(x);
+            float[] g = Buffers.readFloats(dy);
+            NormActFloat.backward(xf, g, g, b, c, plane, mean, var, gamma, beta, eps, act, dGamma, dBeta);
+            Buffers.write(g, dInput);
+            Scratch.give(xf, g);
+        } else {
+            double[] xd = Buffers.read(x);
+            double[] g = Buffers.read(dy);
+            NormActDouble.backward(xd, g, g, b, c, plane, mean, var, gamma, beta, eps, act, dGamma, dBeta);
+            Buffers.write(g, dInput);
+            Scratch.give(xd, g);
+        }
         double decay = bnConf().getDecay();
         double unbiased = count > 1 ? count / (count - 1) : 1.0;
-        double[] globalMean = values(getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN));
-        double[] globalVar = values(getParam(BatchNormalizationParamInitializer.GLOBAL_VAR));
+        double[] globalMean = param(BatchNormalizationParamInitializer.GLOBAL_MEAN);
+        double[] globalVar = param(BatchNormalizationParamInitializer.GLOBAL_VAR);
         double[] dMean = new double[c];
         double[] dVar = new double[c];
         for (int ch = 0; ch < c; ch++) {
             dMean[ch] = (1 - decay) * (globalMean[ch] - mean[ch]);
             dVar[ch] = (1 - decay) * (globalVar[ch] - var[ch] * unbiased);
         }
-        Gradient g = new DefaultGradient();
-        set(g, BatchNormalizationParamInitializer.GAMMA, dGamma);
-        set(g, BatchNormalizationParamInitializer.BETA, dBeta);
-        set(g, BatchNormalizationParamInitializer.GLOBAL_MEAN, dMean);
-        set(g, BatchNormalizationParamInitializer.GLOBAL_VAR, dVar);
-        INDArray dInput = Buffers.write(dx, mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c'));
-        Scratch.give(in, dy, dx);
-        return new Pair<>(g, dInput);
+        Gradient grad = new DefaultGradient();
+        set(grad, BatchNormalizationParamInitializer.GAMMA, dGamma);
+        set(grad, BatchNormalizationParamInitializer.BETA, dBeta);
+        set(grad, BatchNormalizationParamInitializer.GLOBAL_MEAN, dMean);
+        set(grad, BatchNormalizationParamInitializer.GLOBAL_VAR, dVar);
+        return new Pair<>(grad, dInput);
     }
 
     private void set(Gradient g, String key, double[] values) {

@@ -2,11 +2,11 @@ package org.transcnn.layers;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.blas.params.MMulTranspose;
-import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
-
 import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.kernels.FreeList;
+import org.transcnn.kernels.Gemm;
 
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -34,17 +34,58 @@ final class Buffers {
     private Buffers() {
     }
 
-    /**
-     * op(a) times op(b) into a new C-ordered matrix (op = transpose when the flag is set), in one BLAS call:
-     * {@link INDArray#mmul} computes into a Fortran-ordered temporary and copies it when asked for C order.
-     */
+    /** op(a) times op(b) into a new C-ordered matrix (op = transpose when the flag is set); a, b: 2-d matrices. */
     static INDArray gemm(INDArray a, INDArray b, boolean transposeA, boolean transposeB) {
-        long rows = transposeA ? a.columns() : a.rows();
-        long cols = transposeB ? b.rows() : b.columns();
+        INDArray ca = cContiguous(a);
+        INDArray cb = cContiguous(b);
+        int rows = (int) (transposeA ? ca.columns() : ca.rows());
+        int inner = (int) (transposeA ? ca.rows() : ca.columns());
+        int cols = (int) (transposeB ? cb.rows() : cb.columns());
         INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {rows, cols}, 'c');
-        Nd4j.exec(new Mmul(a, b, c, 1.0, 0.0, MMulTranspose.builder().transposeA(transposeA)
-                .transposeB(transposeB).build()));
+        gemm(transposeA, transposeB, rows, cols, inner, ca, 0, (int) ca.columns(), cb, 0, (int) cb.columns(), 0, c, 0,
+                cols);
         return c;
+    }
+
+    /**
+     * {@link Gemm} on the buffers of C-contiguous FLOAT or DOUBLE arrays of one type (see {@link #cContiguous}):
+     * the matrices start {@code aOff}, {@code bOff}, {@code cOff} elements into the arrays (which may be views).
+     */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, INDArray a, long aOff, int lda, INDArray b,
+            long bOff, int ldb, double beta, INDArray c, long cOff, int ldc) {
+        DataType t = c.dataType();
+        if (a.dataType() != t || b.dataType() != t || !isCContiguous(a) || !isCContiguous(b) || !isCContiguous(c)) {
+            throw new IllegalStateException("gemm needs C-contiguous arrays of one type, got " + a.dataType() + ", "
+                    + b.dataType() + ", " + t);
+        }
+        try {
+            if (t == DataType.FLOAT) {
+                Gemm.gemm(transA, transB, m, n, k, 1f, a.data().asNioFloat(), a.offset() + aOff, lda,
+                        b.data().asNioFloat(), b.offset() + bOff, ldb, (float) beta, c.data().asNioFloat(),
+                        c.offset() + cOff, ldc);
+            } else if (t == DataType.DOUBLE) {
+                Gemm.gemm(transA, transB, m, n, k, 1.0, a.data().asNioDouble(), a.offset() + aOff, lda,
+                        b.data().asNioDouble(), b.offset() + bOff, ldb, beta, c.data().asNioDouble(),
+                        c.offset() + cOff, ldc);
+            } else {
+                throw new IllegalStateException("gemm supports FLOAT and DOUBLE arrays, got " + t);
+            }
+        } finally {
+            // the NIO views do not keep ND4J's memory alive
+            Reference.reachabilityFence(a);
+            Reference.reachabilityFence(b);
+            Reference.reachabilityFence(c);
+        }
+    }
+
+    /** True when {@code a} is laid out in C order without gaps (a view at any offset qualifies). */
+    static boolean isCContiguous(INDArray a) {
+        return a.ordering() == 'c' && Arrays.equals(a.stride(), Nd4j.getStrides(a.shape(), 'c'));
+    }
+
+    /** {@code a} itself when {@link #isCContiguous}, else a C-ordered copy. */
+    static INDArray cContiguous(INDArray a) {
+        return isCContiguous(a) ? a : a.dup('c');
     }
 
     /** The values of {@code a} in C order, in a {@link Scratch} array the caller gives back. */
@@ -69,6 +110,31 @@ final class Buffers {
                 CHUNK_BUFFERS.give(chunk);
             });
         }
+        return out;
+    }
+
+    /** The values of the FLOAT array {@code a} in C order, in a {@link Scratch} float array the caller gives back. */
+    static float[] readFloats(INDArray a) {
+        INDArray c = contiguous(a);
+        if (c.dataType() != DataType.FLOAT) {
+            throw new IllegalStateException("readFloats needs a FLOAT array, got " + c.dataType());
+        }
+        int n = (int) c.length();
+        float[] out = Scratch.takeFloats(n);
+        FloatBuffer b = c.data().asNioFloat();
+        chunks(n).forEach(start -> b.get(start, out, start, Math.min(CHUNK, n - start)));
+        Reference.reachabilityFence(c);
+        return out;
+    }
+
+    /** Writes {@code values} (C order) into the C-ordered, offset-0 FLOAT array {@code out}; returns {@code out}. */
+    static INDArray write(float[] values, INDArray out) {
+        if (!isDense(out) || out.length() != values.length || out.dataType() != DataType.FLOAT) {
+            throw new IllegalStateException("output must be a fresh C-ordered FLOAT array of " + values.length);
+        }
+        FloatBuffer b = out.data().asNioFloat();
+        chunks(values.length).forEach(start -> b.put(start, values, start, Math.min(CHUNK, values.length - start)));
+        Reference.reachabilityFence(out);
         return out;
     }
 

@@ -13,6 +13,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
@@ -101,9 +102,6 @@ public class GemmConvLayer extends ConvolutionLayer {
 
     /** [B, C, H, W] -&gt; the patch matrix [C*kH*kW, B*Ho*Wo] (a new array). */
     private INDArray patches(INDArray x, int ho, int wo) {
-        if (pointwise()) {
-            return channelMajor(x);
-        }
         Geometry g = geometry(x.shape(), ho, wo);
         double[] src = Buffers.read(x);
         double[] cols = Scratch.zeros(g.rows() * g.columns());
@@ -116,10 +114,6 @@ public class GemmConvLayer extends ConvolutionLayer {
 
     /** Adds the patch matrix {@code cols} [C*kH*kW, B*Ho*Wo] back onto the pixels: {@code out} [B, C, H, W]. */
     private void scatterPatches(INDArray cols, INDArray out, int ho, int wo) {
-        if (pointwise()) {
-            batchMajor(cols, out);
-            return;
-        }
         Geometry g = geometry(out.shape(), ho, wo);
         double[] d = Buffers.read(cols);
         double[] dx = Scratch.zeros(g.b() * g.c() * g.h() * g.w());
@@ -135,10 +129,24 @@ public class GemmConvLayer extends ConvolutionLayer {
         long[] in = input.shape();
         INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {in[0], nOut(), o[0],
                 o[1]}, 'c');
-        INDArray w = weights2d(training, mgr);
+        INDArray w = Buffers.cContiguous(weights2d(training, mgr));
         INDArray b = convConf().hasBias() ? getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr) : null;
+        INDArray x = Buffers.cContiguous(input.castTo(dataType));
+        if (pointwise()) {
+            // NCHW is GEMM-ready per image: y_b [Cout, HW] = W [Cout, Cin] x_b [Cin, HW]
+            int batch = (int) in[0];
+            int hw = o[0] * o[1];
+            for (int n = 0; n < batch; n++) {
+                Buffers.gemm(false, false, nOut(), hw, nIn(), w, 0, nIn(), x, (long) n * nIn() * hw, hw, 0, out,
+                        (long) n * nOut() * hw, hw);
+            }
+            if (b != null) {
+                Nd4j.getExecutioner().exec(new BroadcastAddOp(out, b.reshape(nOut()), out, 1));
+            }
+            return new Pair<>(out, null);
+        }
         // Temporaries live in the layer's working-memory workspace when DL4J has one open (training), else on the heap
-        INDArray cols = patches(input.castTo(dataType), o[0], o[1]);
+        INDArray cols = patches(x, o[0], o[1]);
         INDArray y = Buffers.gemm(w, cols, false, false);
         if (b != null) {
             y.addiColumnVector(b.reshape(nOut(), 1));
@@ -153,19 +161,39 @@ public class GemmConvLayer extends ConvolutionLayer {
         int[] o = checkInput();
         INDArray delta = convConf().getActivationFn() instanceof ActivationIdentity ? epsilon
                 : convConf().getActivationFn().backprop(preOutput(true, true, mgr).getFirst(), epsilon).getFirst();
-        INDArray w = weights2d(true, mgr);
+        INDArray w = Buffers.cContiguous(weights2d(true, mgr));
         INDArray eps = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
         Gradient g = new DefaultGradient();
         INDArray weightGrad = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
-        INDArray dy = channelMajor(delta.castTo(dataType));
-        INDArray x = patches(input.castTo(dataType), o[0], o[1]);
-        weightGrad.assign(Buffers.gemm(dy, x, false, true).reshape(weightGrad.shape()));
+        INDArray dy4 = Buffers.cContiguous(delta.castTo(dataType));
         if (convConf().hasBias()) {
             INDArray biasGrad = gradientViews.get(ConvolutionParamInitializer.BIAS_KEY);
-            biasGrad.assign(dy.sum(1).reshape(biasGrad.shape()));
+            biasGrad.assign(dy4.sum(0, 2, 3).reshape(biasGrad.shape()));
             g.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGrad);
         }
-        scatterPatches(Buffers.gemm(w, dy, true, false), eps, o[0], o[1]);
+        if (pointwise()) {
+            // per image: dx_b = W^T dy_b, dW = sum_b dy_b x_b^T (accumulated in the gradient view)
+            INDArray x = Buffers.cContiguous(input.castTo(dataType));
+            int batch = (int) input.size(0);
+            int hw = o[0] * o[1];
+            INDArray dw = Buffers.isCContiguous(weightGrad) ? weightGrad
+                    : Nd4j.createUninitialized(dataType, weightGrad.shape(), 'c');
+            for (int n = 0; n < batch; n++) {
+                long xOff = (long) n * nIn() * hw;
+                long yOff = (long) n * nOut() * hw;
+                Buffers.gemm(true, false, nIn(), hw, nOut(), w, 0, nIn(), dy4, yOff, hw, 0, eps, xOff, hw);
+                Buffers.gemm(false, true, nOut(), nIn(), hw, dy4, yOff, hw, x, xOff, hw, n == 0 ? 0 : 1, dw, 0,
+                        nIn());
+            }
+            if (dw != weightGrad) {
+                weightGrad.assign(dw);
+            }
+        } else {
+            INDArray dy = channelMajor(dy4);
+            INDArray x = patches(Buffers.cContiguous(input.castTo(dataType)), o[0], o[1]);
+            weightGrad.assign(Buffers.gemm(dy, x, false, true).reshape(weightGrad.shape()));
+            scatterPatches(Buffers.gemm(w, dy, true, false), eps, o[0], o[1]);
+        }
         g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(eps));

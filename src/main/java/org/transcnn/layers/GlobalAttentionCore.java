@@ -1,5 +1,7 @@
 package org.transcnn.layers;
 
+import org.transcnn.kernels.AttentionLayout;
+
 
 import java.util.List;
 
@@ -61,12 +63,12 @@ public class GlobalAttentionCore extends AttentionCore {
     }
 
     @Override
-    AttentionKernels.Layout layout(int batch) {
+    AttentionLayout layout(int batch) {
         int c = channels();
         return fusedQkv
-                ? new AttentionKernels.Layout(batch, heads, headDim, 3 * c, 0, height, width, 3 * c, c, 2 * c, height,
+                ? new AttentionLayout(batch, heads, headDim, 3 * c, 0, height, width, 3 * c, c, 2 * c, height,
                         width, 0)
-                : new AttentionKernels.Layout(batch, heads, headDim, c, 0, height, width, 2 * c, 0, c, kvHeight,
+                : new AttentionLayout(batch, heads, headDim, c, 0, height, width, 2 * c, 0, c, kvHeight,
                         kvWidth, 0);
     }
 

@@ -11,8 +11,10 @@ import org.nd4j.linalg.activations.IActivation;
  * conv2: depthwise Conv kxk(eC, pad (k-1)/2, no bias) BN act, Dropout2d(dropRate)
  * conv3: Conv1x1(eC -&gt; C, no bias) BN, Dropout2d(dropRate)
  * </pre>
- * Vertex names under the prefix (official {@code blocks.s.i.conv}): {@code .conv1.0} conv, {@code .conv1.1} BN,
- * {@code .conv1.2} activation, and likewise for conv2 and conv3.
+ * Vertex names under the prefix (official {@code blocks.s.i.conv}): {@code .conv1.0} conv, {@code .conv1.1} BN with
+ * the activation fused into it (the official {@code .conv1.2} has no vertex of its own), likewise for conv2, and
+ * {@code .conv3.0}, {@code .conv3.1} (no activation). Models saved by 0.1.0 have separate {@code .conv1.2} and
+ * {@code .conv2.2} activation vertices; they still load and compute the same.
  */
 public final class InvertedResidual {
 
@@ -47,12 +49,10 @@ public final class InvertedResidual {
     /** Adds the IRB under {@code prefix}, reading {@code input}; returns the name of its output vertex. */
     public String addTo(GraphBuilder g, String prefix, String input) {
         g.addLayer(prefix + ".conv1.0", Layers.conv(channels, hidden, 1, 1, false), input);
-        g.addLayer(prefix + ".conv1.1", Layers.batchNorm(hidden), prefix + ".conv1.0");
-        g.addLayer(prefix + ".conv1.2", Layers.activation(activation), prefix + ".conv1.1");
-        g.addLayer(prefix + ".conv2.0", Layers.depthwise(hidden, kernelSize), prefix + ".conv1.2");
-        g.addLayer(prefix + ".conv2.1", Layers.batchNorm(hidden), prefix + ".conv2.0");
-        g.addLayer(prefix + ".conv2.2", Layers.activation(activation), prefix + ".conv2.1");
-        String mid = Layers.dropout2d(g, prefix + ".conv2.drop", prefix + ".conv2.2", dropRate);
+        g.addLayer(prefix + ".conv1.1", BatchNorm.of(hidden, activation), prefix + ".conv1.0");
+        g.addLayer(prefix + ".conv2.0", Layers.depthwise(hidden, kernelSize), prefix + ".conv1.1");
+        g.addLayer(prefix + ".conv2.1", BatchNorm.of(hidden, activation), prefix + ".conv2.0");
+        String mid = Layers.dropout2d(g, prefix + ".conv2.drop", prefix + ".conv2.1", dropRate);
         g.addLayer(prefix + ".conv3.0", Layers.conv(hidden, channels, 1, 1, false), mid);
         g.addLayer(prefix + ".conv3.1", Layers.batchNorm(channels), prefix + ".conv3.0");
         return Layers.dropout2d(g, prefix + ".conv3.drop", prefix + ".conv3.1", dropRate);

@@ -6,7 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Large double arrays for the Java kernels' temporaries (activations copied out of ND4J, patch matrices, outputs
+ * Large double and float arrays for the Java kernels' temporaries (activations copied out of ND4J, patch matrices, outputs
  * before they are copied back), kept by exact length and reused on the next call of the same shape. Allocating them
  * afresh on every call made G1 treat each one as a humongous object and grow the heap during long training runs.
  * One pool serves every thread (a few synchronized operations per layer call), so that many threads running models
@@ -25,25 +25,48 @@ final class Scratch {
      */
     static final long MAX_POOLED_BYTES = Math.min(768L << 20, Runtime.getRuntime().maxMemory() / 4);
 
-    private static final Map<Integer, ArrayDeque<double[]>> FREE = new HashMap<>();
+    /** Free arrays by element type and length (double[] and float[] pools apart). */
+    private static final Map<Key, ArrayDeque<Object>> FREE = new HashMap<>();
     private static long pooledBytes;
+
+    private record Key(boolean isFloat, int length) {
+        long bytes() {
+            return (isFloat ? 4L : 8L) * length;
+        }
+    }
 
     private Scratch() {
     }
 
     /** An array of {@code n} values with unspecified contents. */
     static double[] take(int n) {
-        double[] a = n < MIN_POOLED ? null : poll(n);
+        double[] a = n < MIN_POOLED ? null : (double[]) poll(new Key(false, n));
         return a != null ? a : new double[n];
+    }
+
+    /** A float array of {@code n} values with unspecified contents. */
+    static float[] takeFloats(int n) {
+        float[] a = n < MIN_POOLED ? null : (float[]) poll(new Key(true, n));
+        return a != null ? a : new float[n];
     }
 
     /** An array of {@code n} zeros. */
     static double[] zeros(int n) {
-        double[] a = n < MIN_POOLED ? null : poll(n);
+        double[] a = n < MIN_POOLED ? null : (double[]) poll(new Key(false, n));
         if (a == null) {
             return new double[n];
         }
         Arrays.fill(a, 0.0);
+        return a;
+    }
+
+    /** A float array of {@code n} zeros. */
+    static float[] zerosFloats(int n) {
+        float[] a = n < MIN_POOLED ? null : (float[]) poll(new Key(true, n));
+        if (a == null) {
+            return new float[n];
+        }
+        Arrays.fill(a, 0);
         return a;
     }
 
@@ -52,7 +75,17 @@ final class Scratch {
         for (int i = 0; i < arrays.length; i++) {
             double[] a = arrays[i];
             if (a != null && a.length >= MIN_POOLED && !repeated(arrays, i)) {
-                offer(a);
+                offer(new Key(false, a.length), a);
+            }
+        }
+    }
+
+    /** {@link #give(double[]...)} for float arrays. */
+    static void give(float[]... arrays) {
+        for (int i = 0; i < arrays.length; i++) {
+            float[] a = arrays[i];
+            if (a != null && a.length >= MIN_POOLED && !repeated(arrays, i)) {
+                offer(new Key(true, a.length), a);
             }
         }
     }
@@ -68,7 +101,7 @@ final class Scratch {
         return pooledBytes;
     }
 
-    private static boolean repeated(double[][] arrays, int i) {
+    private static boolean repeated(Object[] arrays, int i) {
         for (int j = 0; j < i; j++) {
             if (arrays[j] == arrays[i]) {
                 return true;
@@ -77,24 +110,24 @@ final class Scratch {
         return false;
     }
 
-    private static synchronized double[] poll(int n) {
-        ArrayDeque<double[]> q = FREE.get(n);
-        double[] a = q == null ? null : q.pollLast();
+    private static synchronized Object poll(Key key) {
+        ArrayDeque<Object> q = FREE.get(key);
+        Object a = q == null ? null : q.pollLast();
         if (a != null) {
-            pooledBytes -= 8L * n;
+            pooledBytes -= key.bytes();
         }
         return a;
     }
 
-    private static synchronized void offer(double[] a) {
-        long size = 8L * a.length;
+    private static synchronized void offer(Key key, Object a) {
+        long size = key.bytes();
         if (pooledBytes + size > MAX_POOLED_BYTES) {
             clear();
             if (size > MAX_POOLED_BYTES) {
                 return;
             }
         }
-        FREE.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
+        FREE.computeIfAbsent(key, k -> new ArrayDeque<>()).addLast(a);
         pooledBytes += size;
     }
 }

@@ -7,7 +7,8 @@ import org.nd4j.linalg.activations.IActivation;
  * Patch embedding stem: [B, Cin, H, W] -&gt; [B, C1, H/4, W/4].
  *
  * <pre>Conv3x3 s2 p1 (Cin -&gt; 16, bias) BN act Conv3x3 s2 p1 (16 -&gt; C1, bias)</pre>
- * Vertex names (official {@code patch_embed}): {@code .0} conv, {@code .1} BN, {@code .2} activation, {@code .3} conv.
+ * Vertex names (official {@code patch_embed}): {@code .0} conv, {@code .1} BN with the activation fused into it (the
+ * official {@code .2}; 0.1.0 models have it as a vertex of its own), {@code .3} conv.
  */
 public final class Stem {
 
@@ -29,9 +30,8 @@ public final class Stem {
     /** Adds the stem under {@code prefix}, reading {@code input}; returns the name of its output vertex. */
     public String addTo(GraphBuilder g, String prefix, String input) {
         g.addLayer(prefix + ".0", Layers.conv(inChannels, HIDDEN, 3, 2, true), input);
-        g.addLayer(prefix + ".1", Layers.batchNorm(HIDDEN), prefix + ".0");
-        g.addLayer(prefix + ".2", Layers.activation(activation), prefix + ".1");
-        g.addLayer(prefix + ".3", Layers.conv(HIDDEN, outChannels, 3, 2, true), prefix + ".2");
+        g.addLayer(prefix + ".1", BatchNorm.of(HIDDEN, activation), prefix + ".0");
+        g.addLayer(prefix + ".3", Layers.conv(HIDDEN, outChannels, 3, 2, true), prefix + ".1");
         return prefix + ".3";
     }
 

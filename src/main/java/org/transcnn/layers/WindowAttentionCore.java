@@ -1,5 +1,7 @@
 package org.transcnn.layers;
 
+import org.transcnn.kernels.AttentionLayout;
+
 import java.util.List;
 
 /**
@@ -53,9 +55,9 @@ public class WindowAttentionCore extends AttentionCore {
     }
 
     @Override
-    AttentionKernels.Layout layout(int batch) {
+    AttentionLayout layout(int batch) {
         int c = channels();
-        return new AttentionKernels.Layout(batch, heads, headDim, 3 * c, 0, height, width, 3 * c, c, 2 * c, height,
+        return new AttentionLayout(batch, heads, headDim, 3 * c, 0, height, width, 3 * c, c, 2 * c, height,
                 width, gridSize);
     }
 

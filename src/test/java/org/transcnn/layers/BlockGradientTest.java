@@ -93,7 +93,7 @@ class BlockGradientTest {
                                 .addTo(g, "attn", in)),
                 Arguments.of("global attention core, fused", C, 4, 2, C, fusedGlobalCore(4, 2)),
                 Arguments.of("global attention core, pooled", C, 4, 4, C, pooledGlobalCore(4, 4)),
-                // more than AttentionKernels.QUERY_BLOCK (256) queries: two query blocks, the second one partial
+                // more than AttentionLayout.QUERY_BLOCK (256) queries: two query blocks, the second one partial
                 Arguments.of("global attention core, fused, 17x16 map", C, 17, 16, C, fusedGlobalCore(17, 16)),
                 Arguments.of("global attention core, pooled, 18x16 map", C, 18, 16, C, pooledGlobalCore(18, 16)),
                 Arguments.of("H-MHSA, grid 2, ratio 2", C, 4, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->

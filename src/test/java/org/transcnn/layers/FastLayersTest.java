@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -13,6 +14,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationSwish;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -30,20 +33,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class FastLayersTest {
 
-    static ComputationGraph net(int c, int h, int w, Layer layer) {
+    /** pre (1x1 conv) -&gt; layers[0] ("layer") -&gt; layers[1] ("layer.1") ... -&gt; MSE loss. */
+    static ComputationGraph net(int c, int h, int w, Layer... layers) {
         GraphBuilder g = new NeuralNetConfiguration.Builder().seed(5).dataType(DataType.DOUBLE).updater(new NoOp())
                 .graphBuilder().addInputs("in").setInputTypes(InputType.convolutional(h, w, c));
         g.addLayer("pre", Layers.conv(c, c, 1, 1, true), "in");
-        g.addLayer("layer", layer, "pre");
+        String last = "pre";
+        for (int i = 0; i < layers.length; i++) {
+            String name = i == 0 ? "layer" : "layer." + i;
+            g.addLayer(name, layers[i], last);
+            last = name;
+        }
         g.addLayer("loss", new CnnLossLayer.Builder(LossFunctions.LossFunction.MSE).activation(Activation.IDENTITY)
-                .build(), "layer");
+                .build(), last);
         g.setOutputs("loss");
         ComputationGraph n = new ComputationGraph(g.build());
         n.init();
         return n;
     }
 
-    static void assertSameAsStock(int b, int c, int h, int w, Layer fast, Layer stock) {
+    static void assertSameAsStock(int b, int c, int h, int w, Layer fast, Layer... stock) {
         ComputationGraph f = net(c, h, w, fast);
         ComputationGraph s = net(c, h, w, stock);
         s.setParams(f.params());
@@ -90,6 +99,16 @@ class FastLayersTest {
     void batchNormMatchesDl4j(int b, int c, int h, int w) {
         assertSameAsStock(b, c, h, w, BatchNorm.of(c), new BatchNormalization.Builder().nIn(c).nOut(c).eps(1e-5)
                 .decay(0.9).useLogStd(false).build());
+    }
+
+    /** BatchNorm with SiLU fused into its kernel, and with another activation (exact GELU) applied after it. */
+    @ParameterizedTest
+    @CsvSource({"2, 3, 5, 7, true", "1, 4, 8, 8, false", "3, 2, 6, 4, true", "4, 5, 1, 1, false",
+            "2, 8, 72, 64, true"})
+    void batchNormWithActivationMatchesBatchNormThenActivation(int b, int c, int h, int w, boolean silu) {
+        IActivation act = silu ? new ActivationSwish() : new ExactGELU();
+        assertSameAsStock(b, c, h, w, BatchNorm.of(c, act), new BatchNormalization.Builder().nIn(c).nOut(c).eps(1e-5)
+                .decay(0.9).useLogStd(false).build(), new ActivationLayer.Builder().activation(act).build());
     }
 
     @ParameterizedTest

@@ -100,7 +100,7 @@ class PaddedAttentionTest {
     @ParameterizedTest(name = "{0}x{1} map, batch {2}")
     @CsvSource({"2,3,2", "16,16,1", "17,16,2", "23,25,1"})
     void globalAttentionMatchesTheReferenceAcrossQueryBlocks(int h, int w, int batch) {
-        // global attention takes its queries AttentionKernels.QUERY_BLOCK (256) at a time: 256, 272 and 575 tokens
+        // global attention takes its queries AttentionLayout.QUERY_BLOCK (256) at a time: 256, 272 and 575 tokens
         // are one, two and three blocks; one window covering the whole map is the same computation in the reference
         int heads = 2;
         int d = 3;

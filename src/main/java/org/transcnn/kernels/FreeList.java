@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.kernels;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Predicate;
@@ -10,7 +10,7 @@ import java.util.function.UnaryOperator;
  * task, so per-thread caches would be rebuilt on every parallel call. It holds at most as many objects as were in use
  * at once.
  */
-final class FreeList<T> {
+public final class FreeList<T> {
 
     private final ConcurrentLinkedQueue<T> free = new ConcurrentLinkedQueue<>();
 
@@ -18,13 +18,13 @@ final class FreeList<T> {
      * A free object that {@code fits}, or else {@code make} applied to the free object that did not fit ({@code null}
      * when there was none), so that a replacement can be sized to serve both.
      */
-    T take(Predicate<T> fits, UnaryOperator<T> make) {
+    public T take(Predicate<T> fits, UnaryOperator<T> make) {
         T t = free.poll();
         return t != null && fits.test(t) ? t : make.apply(t);
     }
 
     /** Puts {@code t} back for the next {@link #take}; the caller must not use it afterwards. */
-    void give(T t) {
+    public void give(T t) {
         free.offer(t);
     }
 }

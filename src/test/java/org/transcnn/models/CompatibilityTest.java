@@ -1,0 +1,52 @@
+package org.transcnn.models;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.File;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A model saved by release 0.1.0 (src/test/resources/compat/transcnn-0.1.0, made as its README says) still loads,
+ * gives the outputs 0.1.0 recorded for it, and continues training with the loss 0.1.0 recorded for its next step.
+ */
+class CompatibilityTest {
+
+    private static Path dir() throws URISyntaxException {
+        return Path.of(CompatibilityTest.class.getResource("/compat/transcnn-0.1.0/model.zip").toURI()).getParent();
+    }
+
+    @Test
+    void modelSavedBy010LoadsAndMatchesItsRecordedOutputsAndNextStep() throws Exception {
+        Path d = dir();
+        ComputationGraph net = ModelSerializer.restoreComputationGraph(d.resolve("model.zip").toFile(), true);
+        assertTrue(net.getConfiguration().getVertices().containsKey("blocks.0.0.conv.conv1.2"),
+                "the 0.1.0 graph keeps its separate activation vertices");
+        INDArray x = Nd4j.createFromNpyFile(d.resolve("input.npy").toFile());
+        INDArray expected = Nd4j.createFromNpyFile(d.resolve("output.npy").toFile());
+        INDArray out = net.outputSingle(x);
+        double err = out.sub(expected).amaxNumber().doubleValue();
+        assertTrue(err < 1e-5, "outputs differ from 0.1.0's by " + err);
+
+        // the next training step of 0.1.0's generator: batch(21), whose seed also drives the drop path that follows
+        Nd4j.getRandom().setSeed(21);
+        INDArray bx = Nd4j.rand(DataType.FLOAT, 2, 3, 96, 64);
+        INDArray by = Nd4j.zeros(DataType.FLOAT, 2, 10);
+        for (int i = 0; i < 2; i++) {
+            by.putScalar(i, (i * 3 + 21) % 10, 1f);
+        }
+        net.fit(new MultiDataSet(bx, by));
+        double recorded = Double.parseDouble(Files.readString(d.resolve("next_step_loss.txt")).trim());
+        assertEquals(recorded, net.score(), 1e-4 * Math.abs(recorded), "loss of the next training step");
+    }
+}
