@@ -1,0 +1,80 @@
+"""Where a training step of this library spends its time, by operation class, from a JFR recording of
+`bin/transcnn benchmark --train` (benchmarks/profile.sh makes one).
+
+Usage: python3 benchmarks/jfr_ops.py RECORDING.jfr [--json]
+
+Reads the execution samples (Java code) and native-method samples (threads inside ND4J or OpenBLAS calls) of every
+Java thread from the first training step on (the first sample whose stack holds ComputationGraph.computeGradientAndScore),
+weights them by their sampling periods (JFR's profile settings: 10 ms for Java, 20 ms for native samples) and sums them
+per class of the innermost frame that names one:
+  gemm                      OpenBLAS (cblas_?gemm) and the patch gathering of k x k convolutions (GemmConvLayer)
+  depthwise                 org.transcnn.kernels.Depthwise*
+  attention                 org.transcnn.kernels.Attention*
+  normalisation/elementwise org.transcnn.kernels.NormAct*, ND4J's native ops (adds, activations, dropout, updater)
+  copies                    copies between ND4J's buffers and the kernels' Java arrays (org.transcnn.layers.Buffers)
+  other                     everything else (DL4J's graph bookkeeping, garbage collection helpers, ...)
+OpenBLAS's own worker threads are not Java threads and are not sampled: a GEMM on two cores counts once, as the
+calling thread's time.
+"""
+import json
+import subprocess
+import sys
+
+CLASSES = ["gemm", "depthwise", "attention", "normalisation/elementwise", "copies", "other"]
+
+
+def frame_class(method):
+    t = method["type"]["name"].replace("/", ".")
+    m = method["name"]
+    if t.startswith("org.bytedeco.openblas") or "GemmConvLayer$Geometry" in t:
+        return "gemm"
+    if t.startswith("org.transcnn.kernels.Depthwise"):
+        return "depthwise"
+    if t.startswith("org.transcnn.kernels.Attention"):
+        return "attention"
+    if t.startswith("org.transcnn.kernels.NormAct") or t.startswith("org.transcnn.kernels.FastMath"):
+        return "normalisation/elementwise"
+    if t.startswith("org.transcnn.layers.Buffers"):
+        return "copies"
+    if t.startswith("org.nd4j.linalg.cpu.nativecpu.bindings.Nd4jCpu"):
+        return "gemm" if "Mmul" in m else "normalisation/elementwise"
+    return None
+
+
+def main(argv):
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    raw = subprocess.run(["jfr", "print", "--json", "--events", "jdk.ExecutionSample,jdk.NativeMethodSample", argv[0]],
+                         check=True, capture_output=True, text=True).stdout
+    events = json.loads(raw)["recording"]["events"]
+    start = None
+    for e in events:
+        st = e["values"].get("stackTrace")
+        if st and any(f["method"]["name"] == "computeGradientAndScore" for f in st["frames"]):
+            t = e["values"]["startTime"]
+            start = t if start is None or t < start else start
+    if start is None:
+        print("jfr_ops.py: no training step in the recording (run the benchmark with --train)", file=sys.stderr)
+        return 1
+    totals = dict.fromkeys(CLASSES, 0.0)
+    for e in events:
+        v = e["values"]
+        st = v.get("stackTrace")
+        if not st or v["startTime"] < start:
+            continue
+        weight = 20.0 if e["type"] == "jdk.NativeMethodSample" else 10.0
+        cls = next((c for c in (frame_class(f["method"]) for f in st["frames"]) if c), "other")
+        totals[cls] += weight
+    whole = sum(totals.values())
+    shares = {k: v / whole for k, v in totals.items()}
+    if "--json" in argv:
+        print(json.dumps({"framework": "dl4j", "shares": shares}, separators=(",", ":")))
+    else:
+        for k in CLASSES:
+            print(f"{k:28s} {100 * shares[k]:5.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
