@@ -222,11 +222,13 @@ public final class AttentionFloat {
                 for (int t = 0; t < tk; t++) {
                     max = Math.max(max, pi[t]);
                 }
+                // the exponentials in a loop of their own (vectorised), the sum in a second one (a reduction is not)
+                for (int t = 0; t < tk; t++) {
+                    pi[t] = FastMath.expNonPositiveFloat(pi[t] - max);
+                }
                 double sum = 0;
                 for (int t = 0; t < tk; t++) {
-                    float e = FastMath.expNonPositiveFloat(pi[t] - max);
-                    pi[t] = e;
-                    sum += e;
+                    sum += pi[t];
                 }
                 float inv = (float) (1.0 / sum);
                 for (int t = 0; t < tk; t++) {
