@@ -3,7 +3,8 @@
 # SMALL and BASE (SiLU, and BASE with GELU) at 256x256, DL4J's ResNet-50 at 224x224, all batch 8, inference and
 # training, plus ND4J's matrix-multiply roofline; and, where the system Python has torch, the PyTorch reference
 # (benchmarks/pytorch) for SMALL and BASE at the same size, batch and iterations, each after the DL4J row it mirrors.
-# Writes benchmarks/results.jsonl, results.md and results.png.
+# Writes benchmarks/results.jsonl, results.md and results.png; then benchmarks/profile.sh writes ops.md (time per
+# operation class of a SMALL training step, this library next to PyTorch).
 # Usage: benchmarks/run.sh [ITERS]   (default 5 timed iterations after 2 warm-up ones)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,15 +12,23 @@ iters="${1:-5}"
 out="$root/benchmarks"
 tmp="$(mktemp)"
 run() { "$root/bin/transcnn" benchmark --batch 8 --train --iters "$iters" --json "$@" | tee -a "$tmp"; }
-# PyTorch rows: Debian's python3-torch on the system Python (not a virtualenv or pyenv one), torch.set_num_threads
-# of every core, on an optimised BLAS (bench.py refuses netlib's reference BLAS with exit 3). Optional: without
-# torch the table has the DL4J rows only.
-py=/usr/bin/python3
+# PyTorch rows: the PyTorch 2.13 CPU wheel (MKL + oneDNN, the build a user installs with pip) in a virtual
+# environment of its own, benchmarks/.venv, made on first use (python3 -m venv; pip install torch==2.13.0 numpy);
+# TORCH_PYTHON=/path/to/python uses another interpreter. Optional: without torch the table has the DL4J rows only.
+py="${TORCH_PYTHON:-$root/benchmarks/.venv/bin/python}"
+if [ -z "${TORCH_PYTHON:-}" ] && [ ! -x "$py" ]; then
+  echo "run.sh: making $root/benchmarks/.venv with torch 2.13.0 (pip)..." >&2
+  python3 -m venv "$root/benchmarks/.venv" && "$root/benchmarks/.venv/bin/pip" install -q torch==2.13.0 numpy >&2 \
+    || echo "run.sh: could not install torch into benchmarks/.venv" >&2
+fi
 torch_ok=1
 if ! "$py" -c 'import torch' >/dev/null 2>&1; then
   torch_ok=0
-  echo "run.sh: no PyTorch rows ($py cannot import torch); to get them: apt-get install python3-torch libopenblas0-openmp" >&2
+  echo "run.sh: no PyTorch rows ($py cannot import torch)" >&2
 fi
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (set on some build machines for old OpenBLAS builds) would force OpenBLAS's
+# kernels: a user's machine has neither, so neither do the benchmarks.
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 torch_run() {
   [ "$torch_ok" = 1 ] || return 0
   local rc=0
@@ -43,3 +52,4 @@ chmod 644 "$out/results.jsonl"
 jar=$(ls "$root"/target/transcnn-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -n 1)
 java -cp "$jar:$root/target/lib/*" org.transcnn.bench.BenchmarkReport "$out/results.jsonl" "$out/results.png" \
   | tee "$out/results.md"
+"$root/benchmarks/profile.sh" SMALL | tee "$out/ops.md"

@@ -59,6 +59,9 @@ def blas_library():
     """The BLAS this torch runs its matmuls on: the BLAS libraries mapped into the process (Debian's python3-torch
     links the system libblas.so.3, whichever alternative that points to; an optimised one maps its real library
     too, e.g. libopenblasp-r0.3.21.so), else the one torch was built with (pip wheels link MKL statically)."""
+    info = [w for w in torch.__config__.show().replace(",", " ").split() if w.startswith("BLAS_INFO=")]
+    if info and info[0] == "BLAS_INFO=mkl":
+        return "built in (BLAS_INFO=mkl)"  # the pip wheels: MKL linked statically (numpy's OpenBLAS is mapped too)
     libs = set()
     with open("/proc/self/maps") as f:
         for line in f:

@@ -93,13 +93,14 @@ def main(argv=None):
         totals[classify(e.key, e.input_shapes)] += e.self_cpu_time_total
     whole = sum(totals.values())
     shares = {k: v / whole for k, v in totals.items()}
+    ms = {k: v / 1000.0 / a.steps for k, v in totals.items()}  # profiler times are in microseconds
     if a.json:
         print(json.dumps({"framework": f"pytorch {torch.__version__}", "preset": a.preset, "batch": a.batch,
-                          "height": a.height, "width": a.width, "threads": a.threads, "shares": shares},
-                         separators=(",", ":")))
+                          "height": a.height, "width": a.width, "threads": a.threads, "shares": shares,
+                          "ms_per_step": ms}, separators=(",", ":")))
     else:
         for k in CLASSES:
-            print(f"{k:28s} {100 * shares[k]:5.1f}%")
+            print(f"{k:28s} {100 * shares[k]:5.1f}% {ms[k]:8.1f} ms/step")
     return 0
 
 

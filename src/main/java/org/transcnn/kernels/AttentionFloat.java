@@ -68,6 +68,17 @@ public final class AttentionFloat {
     }
 
     /**
+     * {@link #multiply}, by {@link VectorMatmul} when the Vector API is there ({@link VectorSupport}).
+     */
+    static void product(float[][] c, float[][] a, boolean transposeA, float[][] b, int m, int k, int n) {
+        if (VectorSupport.AVAILABLE) {
+            VectorMatmul.multiply(c, a, transposeA, b, m, k, n);
+        } else {
+            multiply(c, a, transposeA, b, m, k, n);
+        }
+    }
+
+    /**
      * {@code c[i][0..n) = sum over p < k of a(i, p) * b[p][0..n)} for {@code i < m}, where {@code a(i, p)} is
      * {@code a[i][p]}, or {@code a[p][i]} when {@code transposeA}. Four rows of {@code b} per pass over a row of
      * {@code c}, so each value of {@code c} is loaded and stored k/4 times instead of k times.
@@ -215,7 +226,7 @@ public final class AttentionFloat {
 
         /** p = softmax over keys of qs k^T. */
         void softmax() {
-            multiply(p, qs, false, kt, tq, d, tk);
+            product(p, qs, false, kt, tq, d, tk);
             for (int i = 0; i < tq; i++) {
                 float[] pi = p[i];
                 float max = Float.NEGATIVE_INFINITY;
@@ -240,7 +251,7 @@ public final class AttentionFloat {
         /** out[query] = p v, into channels head*d + j of the output. */
         void attendAndScatter(float[] out, int b, int h) {
             int qMap = l.qH() * l.qW();
-            multiply(o, p, false, v, tq, tk, d);
+            product(o, p, false, v, tq, tk, d);
             for (int i = 0; i < tq; i++) {
                 float[] oi = o[i];
                 int base = (b * l.outChannels() + h * d) * qMap + qPos[i];
@@ -265,8 +276,8 @@ public final class AttentionFloat {
                     row[j] = dOut[base + j * qMap];
                 }
             }
-            multiply(dv, p, true, dO, tk, tq, d);
-            multiply(ds, dO, false, vt, tq, d, tk);
+            product(dv, p, true, dO, tk, tq, d);
+            product(ds, dO, false, vt, tq, d, tk);
             for (int i = 0; i < tq; i++) {
                 float[] pi = p[i];
                 float[] si = ds[i];
@@ -278,8 +289,8 @@ public final class AttentionFloat {
                     si[t] = pi[t] * (si[t] - dot);
                 }
             }
-            multiply(dq, ds, false, kr, tq, tk, d);
-            multiply(dk, ds, true, qs, tk, tq, d);
+            product(dq, ds, false, kr, tq, tk, d);
+            product(dk, ds, true, qs, tk, tq, d);
             for (int i = 0; i < tq; i++) {
                 float[] row = dq[i];
                 int qBase = (b * l.qChannels() + l.qOffset() + h * d) * qMap + qPos[i];
