@@ -26,8 +26,8 @@ public final class DepthwiseFloat {
      */
     public static final int SHIFTED_ROWS_FROM_WIDTH = 16;
 
-    /** Planes at least this wide run the shifted-row weight-gradient kernel (slower than the flat one at 32x32). */
-    public static final int SHIFTED_ROWS_WEIGHTS_FROM_WIDTH = 64;
+    /** Planes at least this wide run the shifted-row weight-gradient kernel (faster from 32 columns, slower at 16). */
+    public static final int SHIFTED_ROWS_WEIGHTS_FROM_WIDTH = 32;
 
     /** y[b,c] = depthwise correlation of x[b,c] with w[c], zero padding (k-1)/2 (every value of y written). */
     public static void forward(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {

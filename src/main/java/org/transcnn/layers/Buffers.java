@@ -78,6 +78,36 @@ final class Buffers {
         }
     }
 
+    /**
+     * Sets every value of channel c of the fresh C-ordered FLOAT or DOUBLE array {@code out} [B, C, H, W] to
+     * {@code values[c]} (a bias, before a GEMM adds onto it), in parallel over the B*C planes.
+     */
+    static void fillChannels(INDArray out, INDArray values) {
+        if (!isDense(out) || out.rank() != 4 || values.length() != out.size(1)
+                || (out.dataType() != DataType.FLOAT && out.dataType() != DataType.DOUBLE)) {
+            throw new IllegalStateException("fillChannels needs a fresh C-ordered FLOAT or DOUBLE [B, C, H, W] array "
+                    + "and C values");
+        }
+        int c = (int) out.size(1);
+        int plane = (int) (out.size(2) * out.size(3));
+        double[] v = values.castTo(DataType.DOUBLE).dup().data().asDouble();
+        boolean isFloat = out.dataType() == DataType.FLOAT;
+        FloatBuffer fb = isFloat ? out.data().asNioFloat() : null;
+        DoubleBuffer db = isFloat ? null : out.data().asNioDouble();
+        IntStream.range(0, (int) out.size(0) * c).parallel().forEach(bc -> {
+            if (isFloat) {
+                float[] row = new float[plane];
+                Arrays.fill(row, (float) v[bc % c]);
+                fb.put(bc * plane, row, 0, plane);
+            } else {
+                double[] row = new double[plane];
+                Arrays.fill(row, v[bc % c]);
+                db.put(bc * plane, row, 0, plane);
+            }
+        });
+        Reference.reachabilityFence(out);
+    }
+
     /** True when {@code a} is laid out in C order without gaps (a view at any offset qualifies). */
     static boolean isCContiguous(INDArray a) {
         return a.ordering() == 'c' && Arrays.equals(a.stride(), Nd4j.getStrides(a.shape(), 'c'));

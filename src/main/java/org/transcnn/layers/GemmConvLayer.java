@@ -13,7 +13,6 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
@@ -136,12 +135,12 @@ public class GemmConvLayer extends ConvolutionLayer {
             // NCHW is GEMM-ready per image: y_b [Cout, HW] = W [Cout, Cin] x_b [Cin, HW]
             int batch = (int) in[0];
             int hw = o[0] * o[1];
-            for (int n = 0; n < batch; n++) {
-                Buffers.gemm(false, false, nOut(), hw, nIn(), w, 0, nIn(), x, (long) n * nIn() * hw, hw, 0, out,
-                        (long) n * nOut() * hw, hw);
-            }
             if (b != null) {
-                Nd4j.getExecutioner().exec(new BroadcastAddOp(out, b.reshape(nOut()), out, 1));
+                Buffers.fillChannels(out, b);
+            }
+            for (int n = 0; n < batch; n++) {
+                Buffers.gemm(false, false, nOut(), hw, nIn(), w, 0, nIn(), x, (long) n * nIn() * hw, hw,
+                        b != null ? 1 : 0, out, (long) n * nOut() * hw, hw);
             }
             return new Pair<>(out, null);
         }

@@ -113,8 +113,9 @@ class FastLayersTest {
 
     @ParameterizedTest
     @CsvSource({"2, 3, 5, 7, 3", "1, 4, 8, 8, 5", "3, 2, 6, 4, 7", "2, 5, 1, 1, 3", "2, 8, 72, 64, 5",
-            // around the widths where DepthwiseConvLayer switches to its shifted-row kernels (16 and 64 columns)
-            "1, 3, 16, 15, 5", "2, 3, 20, 17, 3", "1, 2, 9, 16, 7", "2, 2, 3, 70, 5", "1, 2, 5, 63, 3"})
+            // around the widths where DepthwiseFloat switches to its shifted-row kernels (16 and 32 columns)
+            "1, 3, 16, 15, 5", "2, 3, 20, 17, 3", "1, 2, 9, 16, 7", "2, 2, 3, 70, 5", "1, 2, 5, 31, 3",
+            "1, 2, 4, 32, 5"})
     void depthwiseMatchesDl4j(int b, int c, int h, int w, int k) {
         int pad = (k - 1) / 2;
         assertSameAsStock(b, c, h, w, DepthwiseConv.of(c, k), new DepthwiseConvolution2D.Builder(k, k)
