@@ -1,10 +1,12 @@
 """Where a training step of this library spends its time, by operation class, from a JFR recording of
 `bin/transcnn benchmark --train` (benchmarks/profile.sh makes one).
 
-Usage: python3 benchmarks/jfr_ops.py RECORDING.jfr [--json]
+Usage: python3 benchmarks/jfr_ops.py RECORDING.jfr [--skip FRACTION] [--json]
 
 Reads the execution samples (Java code) and native-method samples (threads inside ND4J or OpenBLAS calls) of every
-Java thread from the first training step on (the first sample whose stack holds ComputationGraph.computeGradientAndScore),
+Java thread during the training steps (from the first sample whose stack holds ComputationGraph.computeGradientAndScore
+to the end), leaving out the first FRACTION of that time (default 0.5: the warm-up steps, whose one-time workspace
+allocations are not part of a step),
 weights them by their sampling periods (JFR's profile settings: 10 ms for Java, 20 ms for native samples) and sums them
 per class of the innermost frame that names one:
   gemm                      OpenBLAS (cblas_?gemm) and the patch gathering of k x k convolutions (GemmConvLayer)
@@ -19,6 +21,13 @@ calling thread's time.
 import json
 import subprocess
 import sys
+from datetime import datetime
+
+
+def seconds(stamp):
+    """JFR's ISO-8601 start time (nanosecond digits) as seconds since the epoch."""
+    day, frac = stamp.rstrip("Z").split(".")
+    return datetime.fromisoformat(day).timestamp() + float("0." + frac)
 
 CLASSES = ["gemm", "depthwise", "attention", "normalisation/elementwise", "copies", "other"]
 
@@ -52,16 +61,19 @@ def main(argv):
     for e in events:
         st = e["values"].get("stackTrace")
         if st and any(f["method"]["name"] == "computeGradientAndScore" for f in st["frames"]):
-            t = e["values"]["startTime"]
+            t = seconds(e["values"]["startTime"])
             start = t if start is None or t < start else start
     if start is None:
         print("jfr_ops.py: no training step in the recording (run the benchmark with --train)", file=sys.stderr)
         return 1
+    skip = float(argv[argv.index("--skip") + 1]) if "--skip" in argv else 0.5
+    end = max(seconds(e["values"]["startTime"]) for e in events if e["values"].get("stackTrace"))
+    start = start + skip * (end - start)
     totals = dict.fromkeys(CLASSES, 0.0)
     for e in events:
         v = e["values"]
         st = v.get("stackTrace")
-        if not st or v["startTime"] < start:
+        if not st or seconds(v["startTime"]) < start:
             continue
         weight = 20.0 if e["type"] == "jdk.NativeMethodSample" else 10.0
         cls = next((c for c in (frame_class(f["method"]) for f in st["frames"]) if c), "other")

@@ -11,7 +11,7 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 jfr="$(mktemp --suffix=.jfr)"
 trap 'rm -f "$jfr"' EXIT
 TRANSCNN_JAVA_OPTS="-XX:StartFlightRecording=filename=$jfr,settings=profile" \
-  "$root/bin/transcnn" benchmark --preset "$preset" --batch 8 --height 256 --width 256 --train --iters 2 --json \
+  "$root/bin/transcnn" benchmark --preset "$preset" --batch 8 --height 256 --width 256 --train --iters 3 --json \
   2>/dev/null | tail -n 1 > "$jfr.json"
 ours="$(python3 "$root/benchmarks/jfr_ops.py" "$jfr" --json)"
 bench="$(cat "$jfr.json")"
