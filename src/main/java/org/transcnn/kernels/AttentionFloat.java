@@ -252,11 +252,12 @@ public final class AttentionFloat {
         void attendAndScatter(float[] out, int b, int h) {
             int qMap = l.qH() * l.qW();
             product(o, p, false, v, tq, tk, d);
-            for (int i = 0; i < tq; i++) {
-                float[] oi = o[i];
-                int base = (b * l.outChannels() + h * d) * qMap + qPos[i];
-                for (int j = 0; j < d; j++) {
-                    out[base + j * qMap] = oi[j];
+            // channel by channel: the writes stay within one plane of the map (token by token they would stride by
+            // a whole plane each)
+            for (int j = 0; j < d; j++) {
+                int base = (b * l.outChannels() + h * d + j) * qMap;
+                for (int i = 0; i < tq; i++) {
+                    out[base + qPos[i]] = o[i][j];
                 }
             }
         }
@@ -269,11 +270,10 @@ public final class AttentionFloat {
             int qMap = l.qH() * l.qW();
             int kMap = l.kH() * l.kW();
             float[][] dO = o;
-            for (int i = 0; i < tq; i++) {
-                float[] row = dO[i];
-                int base = (b * l.outChannels() + h * d) * qMap + qPos[i];
-                for (int j = 0; j < d; j++) {
-                    row[j] = dOut[base + j * qMap];
+            for (int j = 0; j < d; j++) {
+                int base = (b * l.outChannels() + h * d + j) * qMap;
+                for (int i = 0; i < tq; i++) {
+                    dO[i][j] = dOut[base + qPos[i]];
                 }
             }
             product(dv, p, true, dO, tk, tq, d);
@@ -291,21 +291,16 @@ public final class AttentionFloat {
             }
             product(dq, ds, false, kr, tq, tk, d);
             product(dk, ds, true, qs, tk, tq, d);
-            for (int i = 0; i < tq; i++) {
-                float[] row = dq[i];
-                int qBase = (b * l.qChannels() + l.qOffset() + h * d) * qMap + qPos[i];
-                for (int j = 0; j < d; j++) {
-                    dqOut[qBase + j * qMap] += row[j] * scale;
+            for (int j = 0; j < d; j++) {
+                int qBase = (b * l.qChannels() + l.qOffset() + h * d + j) * qMap;
+                for (int i = 0; i < tq; i++) {
+                    dqOut[qBase + qPos[i]] += dq[i][j] * scale;
                 }
-            }
-            int kBase = (b * l.kvChannels() + l.kOffset() + h * d) * kMap;
-            int vBase = (b * l.kvChannels() + l.vOffset() + h * d) * kMap;
-            for (int t = 0; t < tk; t++) {
-                float[] dkt = dk[t];
-                float[] dvt = dv[t];
-                for (int j = 0; j < d; j++) {
-                    dkv[kBase + j * kMap + kPos[t]] += dkt[j];
-                    dkv[vBase + j * kMap + kPos[t]] += dvt[j];
+                int kBase = (b * l.kvChannels() + l.kOffset() + h * d + j) * kMap;
+                int vBase = (b * l.kvChannels() + l.vOffset() + h * d + j) * kMap;
+                for (int t = 0; t < tk; t++) {
+                    dkv[kBase + kPos[t]] += dk[t][j];
+                    dkv[vBase + kPos[t]] += dv[t][j];
                 }
             }
         }

@@ -19,10 +19,12 @@ import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
- * Runtime layer of {@link GemmConv} and {@link PointwiseConv}: the batch is laid out as a patch matrix
- * [Cin*kH*kW, B*Ho*Wo] (for 1x1 stride-1 kernels simply the channel-major [Cin, B*H*W]), multiplied by the
- * [Cout, Cin*kH*kW] weights in one GEMM and laid back out as [B, Cout, Ho, Wo]. The backward pass is two GEMMs and,
- * for larger kernels, the patch gradients summed back onto the input pixels.
+ * Runtime layer of {@link GemmConv} and {@link PointwiseConv}. 1x1 stride-1 kernels multiply each image in place:
+ * image b of the NCHW batch is the row-major matrix [Cin, H*W], so y_b = W x_b, dx_b = W^T dy_b and
+ * dW = sum_b dy_b x_b^T are GEMMs on ND4J's buffers with no layout copies (the bias is written into y before the
+ * GEMM adds onto it). Larger kernels gather the batch into a patch matrix [Cin*kH*kW, B*Ho*Wo], multiply it by the
+ * [Cout, Cin*kH*kW] weights in one GEMM and lay the result back out as [B, Cout, Ho, Wo]; their backward pass is two
+ * GEMMs and the patch gradients summed back onto the input pixels.
  */
 public class GemmConvLayer extends ConvolutionLayer {
 

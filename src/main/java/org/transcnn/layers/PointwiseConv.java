@@ -4,8 +4,8 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 
 /**
  * 1x1 convolution, stride 1: [B, Cin, H, W] -&gt; [B, Cout, H, W], {@code y = W x + b} at every pixel, i.e. PyTorch's
- * {@code Conv2d(Cin, Cout, 1)}. A {@link GemmConv} that needs no patch gathering: one matrix multiply over all pixels
- * of the batch.
+ * {@code Conv2d(Cin, Cout, 1)}. A {@link GemmConv} that needs no patch gathering: one matrix multiply per image,
+ * on the NCHW buffer as it is.
  */
 public class PointwiseConv extends GemmConv {
 
