@@ -4,6 +4,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
+import java.util.function.DoubleSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -43,6 +44,18 @@ class NormActTest {
             }
         }
         return y;
+    }
+
+    /** (L(v + h) - L(v - h)) / 2h for v = values[i], h = 1e-5; values[i] is restored. */
+    private static double centralDifference(double[] values, int i, DoubleSupplier loss) {
+        double h = 1e-5;
+        double keep = values[i];
+        values[i] = keep + h;
+        double plus = loss.getAsDouble();
+        values[i] = keep - h;
+        double minus = loss.getAsDouble();
+        values[i] = keep;
+        return (plus - minus) / (2 * h);
     }
 
     private static double dot(double[] a, double[] b) {
@@ -112,33 +125,18 @@ class NormActTest {
         double[] dGammaF = new double[c];
         double[] dBetaF = new double[c];
         NormActFloat.backward(xf, dxf, dxf, b, c, p, mean, var, gamma, beta, EPS, act, dGammaF, dBetaF);
-        double h = 1e-5;
+        // central differences of L = sum(w * reference(x, gamma, beta)) in each of x, gamma and beta
+        DoubleSupplier loss = () -> dot(w, reference(x, b, c, p, gamma, beta, act));
         for (int i = 0; i < len; i += Math.max(1, len / 40)) {
-            double keep = x[i];
-            x[i] = keep + h;
-            double plus = dot(w, reference(x, b, c, p, gamma, beta, act));
-            x[i] = keep - h;
-            double minus = dot(w, reference(x, b, c, p, gamma, beta, act));
-            x[i] = keep;
-            double numeric = (plus - minus) / (2 * h);
+            double numeric = centralDifference(x, i, loss);
             assertEquals(numeric, dx[i], 1e-6 * (1 + Math.abs(numeric)), "double dx at " + i);
             assertEquals(dx[i], dxf[i], 1e-3 * (1 + Math.abs(dx[i])), "float dx at " + i);
         }
         for (int ch = 0; ch < c; ch++) {
-            double keep = gamma[ch];
-            gamma[ch] = keep + h;
-            double plus = dot(w, reference(x, b, c, p, gamma, beta, act));
-            gamma[ch] = keep - h;
-            double minus = dot(w, reference(x, b, c, p, gamma, beta, act));
-            gamma[ch] = keep;
-            assertEquals((plus - minus) / (2 * h), dGamma[ch], 1e-6 * (1 + Math.abs(dGamma[ch])), "dgamma " + ch);
-            keep = beta[ch];
-            beta[ch] = keep + h;
-            plus = dot(w, reference(x, b, c, p, gamma, beta, act));
-            beta[ch] = keep - h;
-            minus = dot(w, reference(x, b, c, p, gamma, beta, act));
-            beta[ch] = keep;
-            assertEquals((plus - minus) / (2 * h), dBeta[ch], 1e-6 * (1 + Math.abs(dBeta[ch])), "dbeta " + ch);
+            assertEquals(centralDifference(gamma, ch, loss), dGamma[ch], 1e-6 * (1 + Math.abs(dGamma[ch])),
+                    "dgamma " + ch);
+            assertEquals(centralDifference(beta, ch, loss), dBeta[ch], 1e-6 * (1 + Math.abs(dBeta[ch])),
+                    "dbeta " + ch);
             assertEquals(dGamma[ch], dGammaF[ch], 1e-3 * (1 + Math.abs(dGamma[ch])), "float dgamma " + ch);
             assertEquals(dBeta[ch], dBetaF[ch], 1e-3 * (1 + Math.abs(dBeta[ch])), "float dbeta " + ch);
         }
