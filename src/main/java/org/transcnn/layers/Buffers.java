@@ -12,7 +12,10 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
-/** Fast copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java double arrays in C order. */
+/**
+ * Between ND4J arrays and the kernels: copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java float or
+ * double arrays in C order, and {@link Gemm} on ND4J's buffers in place.
+ */
 final class Buffers {
 
     /** Floats converted per bulk copy between a direct buffer and a Java array (absolute copies: thread-safe). */
