@@ -1,8 +1,8 @@
 package org.transcnn.cli;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.transcnn.data.FashionMnist;
+import org.transcnn.io.ModelFile;
 import org.transcnn.train.Evaluation;
 import org.transcnn.train.Trainer;
 import picocli.CommandLine.Command;
@@ -10,7 +10,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -31,16 +30,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(model)) {
-            throw new IllegalArgumentException("model file " + model + " does not exist");
-        }
-        ComputationGraph net;
-        try {
-            net = ModelSerializer.restoreComputationGraph(model.toFile(), false);
-        } catch (Exception e) {
-            throw new IllegalArgumentException(model + " is not a model saved by 'transcnn train': " + e.getMessage(),
-                    e);
-        }
+        ComputationGraph net = ModelFile.load(model);
         long outputs = net.getConfiguration().getVertices().containsKey(org.transcnn.models.TransCNN.LOGITS)
                 ? net.outputSingle(org.nd4j.linalg.factory.Nd4j.zeros(1, 1, Trainer.INPUT_SIZE, Trainer.INPUT_SIZE))
                         .size(1) : -1;

@@ -52,6 +52,7 @@ public final class TransCnnCli implements Runnable {
     private static int fail(PrintWriter err, Throwable e) {
         String message = e.getMessage() == null ? "" : e.getMessage();
         boolean plain = e instanceof IllegalArgumentException || e instanceof CheckpointException
+                || e instanceof org.transcnn.io.ModelFileException || e instanceof java.nio.file.FileSystemException
                 || (e.getClass() == java.io.IOException.class && !message.isEmpty());
         String line = plain ? message : e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
         err.println("transcnn: " + line.replaceAll("\\s+", " ").trim());

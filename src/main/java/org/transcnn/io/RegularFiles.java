@@ -29,7 +29,7 @@ public final class RegularFiles {
         try {
             a = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(file.toString(), null, role + ": no such file");
+            throw new NoSuchFileException(file.toString(), null, "no such " + role + " file");
         }
         if (a.isRegularFile()) {
             return file;

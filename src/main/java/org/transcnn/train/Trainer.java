@@ -7,7 +7,6 @@ import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.parallelism.ParallelWrapper;
-import org.deeplearning4j.util.ModelSerializer;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -18,6 +17,8 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.transcnn.bench.Benchmark;
 import org.transcnn.data.FashionMnist;
+import org.transcnn.io.ModelFile;
+import org.transcnn.io.OutputFiles;
 import org.transcnn.models.ModelSummary;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
@@ -31,6 +32,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.function.Consumer;
 
@@ -48,8 +50,13 @@ public final class Trainer {
     /** Side of the square model input: the 28x28 images sit on a 32x32 canvas (32 = the network's stride). */
     public static final int INPUT_SIZE = 32;
     public static final String MODEL_FILE = "model.zip";
-    /** Name of the run state stored inside the model file, so that weights and state change together. */
+    /** Key of the run state in checkpoints of 0.1.0 (a Java-serialized string, read only through a filter). */
     public static final String STATE_KEY = "transcnn-run-state";
+    /**
+     * Plain JSON entry {@code transcnn/run-state.json} holding the run state inside the model file, so that weights
+     * and state change together.
+     */
+    public static final String STATE_ENTRY = "run-state.json";
     public static final String METRICS_FILE = "metrics.json";
     public static final String CHART_FILE = "curves.png";
 
@@ -168,7 +175,7 @@ public final class Trainer {
                 throw new IOException("--resume: the options differ from those of the run in " + o.out() + " ("
                         + state.options + "); resume with the same options");
             }
-            net = ModelSerializer.restoreComputationGraph(modelFile.toFile(), true);
+            net = ModelFile.load(modelFile, true);
             history.addAll(state.history);
             priorSeconds = state.wallSeconds;
             log.printf("resuming %s after epoch %d%n", o.out(), history.size());
@@ -234,10 +241,7 @@ public final class Trainer {
             state.history = new ArrayList<>(history);
             state.wallSeconds = wall;
             String stateJson = new ObjectMapper().writeValueAsString(state);
-            Checkpoints.atomicWrite(modelFile, f -> {
-                ModelSerializer.writeModel(net, f.toFile(), true);
-                ModelSerializer.addObjectToFile(f.toFile(), STATE_KEY, stateJson);
-            });
+            ModelFile.save(net, modelFile, true, Map.of(STATE_ENTRY, stateJson));
             boolean last = epoch == o.epochs() - 1;
             Evaluation finalEval = last ? test : null;
             writeMetrics(size, history, wall, finalEval);
@@ -288,20 +292,29 @@ public final class Trainer {
         public double wallSeconds;
     }
 
-    /** The run state saved in a checkpoint written by this trainer. */
+    /**
+     * The run state saved in a checkpoint written by this trainer: the plain JSON entry {@code transcnn/}{@value
+     * #STATE_ENTRY}, or in checkpoints of 0.1.0 the Java-serialized string {@code objects/}{@value #STATE_KEY}, read
+     * through a filter that admits nothing but a string (see {@link ModelFile#readLegacyString}).
+     */
     public static State readState(Path modelFile) throws IOException {
-        String json;
-        try {
-            json = ModelSerializer.getObjectFromFile(modelFile.toFile(), STATE_KEY);
-        } catch (RuntimeException e) {
-            throw new IOException(modelFile + " holds no training state: not written by 'transcnn train'", e);
+        Optional<String> json = ModelFile.readText(modelFile, STATE_ENTRY);
+        if (json.isEmpty()) {
+            json = ModelFile.readLegacyString(modelFile, STATE_KEY);
         }
-        return new ObjectMapper().readValue(json, State.class);
+        if (json.isEmpty()) {
+            throw new IOException(modelFile + " holds no training state: not written by 'transcnn train'");
+        }
+        try {
+            return new ObjectMapper().readValue(json.get(), State.class);
+        } catch (IOException e) {
+            throw new IOException(modelFile + ": the training state is not valid: " + e.getMessage(), e);
+        }
     }
 
     private void writeJson(Path file, Object value) throws IOException {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        Checkpoints.atomicWrite(file, f -> mapper.writeValue(f.toFile(), value));
+        OutputFiles.replace(file, out -> mapper.writeValue(out, value));
     }
 
     private void writeMetrics(ModelSummary size, List<Epoch> history, double wall, Evaluation finalEval)
@@ -352,10 +365,7 @@ public final class Trainer {
                 .yAxisTitle("accuracy").build();
         acc.addSeries("train", x, history.stream().mapToDouble(Epoch::trainAccuracy).toArray());
         acc.addSeries("test", x, history.stream().mapToDouble(Epoch::testAccuracy).toArray());
-        Checkpoints.atomicWrite(o.out().resolve(CHART_FILE), f -> {
-            String base = f.toString().substring(0, f.toString().length() - ".tmp".length()) + ".part";
-            BitmapEncoder.saveBitmap(List.of(loss, acc), 1, 2, base, BitmapEncoder.BitmapFormat.PNG);
-            Files.move(Path.of(base + ".png"), f);
-        });
+        OutputFiles.replace(o.out().resolve(CHART_FILE),
+                out -> BitmapEncoder.saveBitmap(List.of(loss, acc), 1, 2, out, BitmapEncoder.BitmapFormat.PNG));
     }
 }

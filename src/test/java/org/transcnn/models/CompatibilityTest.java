@@ -1,12 +1,12 @@
 package org.transcnn.models;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.io.ModelFile;
 
 import java.io.File;
 import java.net.URISyntaxException;
@@ -29,7 +29,7 @@ class CompatibilityTest {
     @Test
     void modelSavedBy010LoadsAndMatchesItsRecordedOutputsAndNextStep() throws Exception {
         Path d = dir();
-        ComputationGraph net = ModelSerializer.restoreComputationGraph(d.resolve("model.zip").toFile(), true);
+        ComputationGraph net = ModelFile.load(d.resolve("model.zip"), true);
         assertTrue(net.getConfiguration().getVertices().containsKey("blocks.0.0.conv.conv1.2"),
                 "the 0.1.0 graph keeps its separate activation vertices");
         INDArray x = Nd4j.createFromNpyFile(d.resolve("input.npy").toFile());

@@ -2,19 +2,21 @@ package org.transcnn.models;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
+import org.transcnn.io.ModelFile;
 
 import java.io.File;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** ModelSerializer round trip: identical outputs, and training continues identically (updater state included). */
+/** Save and load round trip (ModelFile, and DL4J's ModelSerializer format both ways): identical outputs, and training continues identically (updater state included). */
 class SerializationTest {
 
     static TransCnnConfig tiny() {
@@ -32,15 +34,24 @@ class SerializationTest {
         return new MultiDataSet(x, y);
     }
 
-    @Test
-    void saveLoadGivesIdenticalOutputsAndTraining(@TempDir File dir) throws Exception {
+    /** Written by ModelFile (the library's way) or by DL4J's ModelSerializer; read back by ModelFile. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void saveLoadGivesIdenticalOutputsAndTraining(boolean writtenByModelFile, @TempDir File dir) throws Exception {
         ComputationGraph net = TransCNN.builder(tiny()).dropPathRate(0.1).updater(new Adam(1e-3)).seed(1).build()
                 .init();
         net.fit(batch(1));
         net.fit(batch(2));
         File file = new File(dir, "model.zip");
-        ModelSerializer.writeModel(net, file, true);
-        ComputationGraph loaded = ModelSerializer.restoreComputationGraph(file, true);
+        if (writtenByModelFile) {
+            ModelFile.save(net, file.toPath(), true);
+            ComputationGraph dl4j = ModelSerializer.restoreComputationGraph(file, true);
+            assertEquals(net.params(), dl4j.params(), "DL4J's own reader reads the file too");
+            assertEquals(net.getUpdater().getStateViewArray(), dl4j.getUpdater().getStateViewArray());
+        } else {
+            ModelSerializer.writeModel(net, file, true);
+        }
+        ComputationGraph loaded = ModelFile.load(file.toPath(), true);
 
         assertEquals(net.getConfiguration().toJson(), loaded.getConfiguration().toJson());
         assertEquals(net.params(), loaded.params());

@@ -1,12 +1,12 @@
 package org.transcnn.train;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.transcnn.cli.TransCnnCliAccess;
+import org.transcnn.io.ModelFile;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -66,22 +66,37 @@ class TrainerTest {
         assertTrue(changed.getMessage().contains("the options differ"), changed.getMessage());
         List<Trainer.Epoch> resumed = new Trainer(options(split, true), quiet()).run();
         assertEquals(2, resumed.size());
-        ComputationGraph a = ModelSerializer.restoreComputationGraph(full.resolve(Trainer.MODEL_FILE).toFile(), true);
-        ComputationGraph b = ModelSerializer.restoreComputationGraph(split.resolve(Trainer.MODEL_FILE).toFile(), true);
+        ComputationGraph a = ModelFile.load(full.resolve(Trainer.MODEL_FILE), true);
+        ComputationGraph b = ModelFile.load(split.resolve(Trainer.MODEL_FILE), true);
         assertEquals(0.0, a.params().sub(b.params()).amaxNumber().doubleValue(), 1e-5, "same parameters");
         assertEquals(h.get(1).testAccuracy(), resumed.get(1).testAccuracy(), 0.002);
         assertEquals(h.get(1).trainLoss(), resumed.get(1).trainLoss(), 1e-4);
     }
 
+    /** 0.1.0 kept the run state as a Java-serialized string; it is read through a strings-only filter and resumes. */
     @Test
-    void aFailedSaveLeavesThePreviousCheckpointIntact() throws IOException {
-        Path target = Files.writeString(dir.resolve("model.zip"), "previous checkpoint");
-        assertThrows(IOException.class, () -> Checkpoints.atomicWrite(target, f -> {
-            Files.writeString(f, "half of a new chec");
-            throw new IOException("disk full");
-        }));
-        assertEquals("previous checkpoint", Files.readString(target));
-        assertEquals(List.of(target), Files.list(dir).toList(), "no temporary file left behind");
+    void resumesACheckpointWrittenBy010() throws Exception {
+        Path out = dir.resolve("run010");
+        Files.createDirectories(out);
+        for (String f : List.of(Trainer.MODEL_FILE, Trainer.METRICS_FILE)) {
+            try (var in = TrainerTest.class.getResourceAsStream("/compat/transcnn-0.1.0/run/" + f)) {
+                Files.copy(in, out.resolve(f));
+            }
+        }
+        Trainer.State old = Trainer.readState(out.resolve(Trainer.MODEL_FILE));
+        assertEquals(1, old.history.size());
+        assertEquals(2, old.options.epochs());
+        Trainer.Options o = old.options.forRun(old.options.data(), out, true);
+        List<Trainer.Epoch> h = new Trainer(o, quiet()).run();
+        assertEquals(2, h.size());
+        assertEquals(old.history.get(0), h.get(0), "epoch 1 as 0.1.0 recorded it");
+        List<String> entries = new java.util.ArrayList<>();
+        try (var zip = new java.util.zip.ZipFile(out.resolve(Trainer.MODEL_FILE).toFile())) {
+            zip.stream().forEach(e -> entries.add(e.getName()));
+        }
+        assertTrue(entries.contains(ModelFile.TEXT_ENTRIES + Trainer.STATE_ENTRY), entries.toString());
+        assertTrue(entries.stream().noneMatch(e -> e.startsWith("objects/")), "no Java-serialized entry: " + entries);
+        assertEquals(2, Trainer.readState(out.resolve(Trainer.MODEL_FILE)).history.size());
     }
 
     @Test
@@ -101,6 +116,6 @@ class TrainerTest {
                 "--epochs", "1");
         assertTrue(r.code() != 0 && r.err().startsWith("transcnn: cannot create output directory "), r.err());
         TransCnnCliAccess.Result m = TransCnnCliAccess.run("eval", "--model", dir.resolve("none.zip").toString());
-        assertTrue(m.code() != 0 && m.err().contains("none.zip does not exist"), m.err());
+        assertTrue(m.code() != 0 && m.err().contains("none.zip: no such model file"), m.err());
     }
 }

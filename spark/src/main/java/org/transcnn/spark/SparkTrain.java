@@ -3,9 +3,8 @@ package org.transcnn.spark;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.transcnn.data.FashionMnist;
-import org.transcnn.train.Checkpoints;
+import org.transcnn.io.ModelFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,7 +75,7 @@ public final class SparkTrain implements Callable<Integer> {
             ComputationGraph net = SparkTraining.network(o);
             SparkTraining.train(sc, net, o, System.err);
             Path model = out.resolve("model.zip");
-            Checkpoints.atomicWrite(model, f -> ModelSerializer.writeModel(net, f.toFile(), true));
+            ModelFile.save(net, model, true);
             System.err.println("saved " + model);
         }
         return 0;
