@@ -240,9 +240,9 @@ public final class TorchCheckpoint {
             if (!allowNonFinite) {
                 long bad = storage.firstNonFinite();
                 if (bad >= 0) {
-                    throw refused(key, "storage " + entryName + " holds a non-finite value (NaN or infinity) at "
-                            + "element " + bad + " of " + s.numel() + "; expected finite weights (pass "
-                            + "allowNonFinite to accept them)");
+                    throw refused(key, "storage " + entryName + " holds the non-finite value "
+                            + storage.get(storage.buffer(), bad) + " at element " + bad + " of " + s.numel()
+                            + "; expected finite weights (pass allowNonFinite to accept them)");
                 }
             }
             storageRefs.put(s.key(), s);
