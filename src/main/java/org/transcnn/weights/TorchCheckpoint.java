@@ -29,7 +29,9 @@ import java.util.zip.ZipFile;
  * <ul>
  *   <li>the path must be a regular file ({@link RegularFiles#require}): a FIFO or device would block or never end;</li>
  *   <li>zip entry names must be unique in the central directory: with two {@code data/3} entries, PyTorch and
- *   {@link ZipFile} would read different copies;</li>
+ *   {@link ZipFile} would read different copies. The local headers are not compared: both PyTorch and
+ *   {@link ZipFile} find entries through the central directory, and torch.save's entries carry data descriptors,
+ *   so a sequential scan of local headers would need the central directory's sizes anyway;</li>
  *   <li>the pickle is decoded by {@link StateDictUnpickler}, which accepts only the globals a state_dict needs and
  *   instantiates nothing;</li>
  *   <li>a tensor's rank is at most {@value #MAX_RANK}, and its shape, strides and offset are checked against its
