@@ -1,5 +1,6 @@
 package org.transcnn.weights;
 
+import net.razorvine.pickle.PickleException;
 import org.transcnn.io.RegularFiles;
 
 import java.io.EOFException;
@@ -109,11 +110,14 @@ public final class TorchCheckpoint {
         if (e instanceof StackOverflowError) {
             return "structure nested too deeply";
         }
-        if (m != null && m.contains("premature end")) {
+        if (m == null) {
+            return e.getClass().getSimpleName();
+        }
+        if (m.contains("premature end")) {
             return "unexpected end of data, the pickle is truncated (" + m + ")";
         }
-        return m == null ? e.getClass().getSimpleName() : e instanceof CheckpointException
-                || e instanceof net.razorvine.pickle.PickleException ? m : e.getClass().getSimpleName() + ": " + m;
+        return e instanceof CheckpointException || e instanceof PickleException ? m
+                : e.getClass().getSimpleName() + ": " + m;
     }
 
     /** One read of one file: the zip, its pickle root, and the storages read so far, by storage key. */
