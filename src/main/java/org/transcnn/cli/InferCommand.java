@@ -45,6 +45,10 @@ final class InferCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "replace output files that already exist in --out")
     boolean overwrite;
 
+    @Option(names = "--allow-non-finite", description = "load a checkpoint holding NaN or infinite weights (refused "
+            + "by default, naming the tensor), to inspect what a diverged model computes")
+    boolean allowNonFinite;
+
     @Override
     public Integer call() throws Exception {
         if (!Files.isRegularFile(input)) {
@@ -69,7 +73,8 @@ final class InferCommand implements Callable<Integer> {
             }
         }
         TransCnnConfig defaults = architecture.defaults().inChannels((int) x.size(1)).inputSize((int) x.size(2), (int) x.size(3)).build();
-        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, TransCNN.builder(defaults));
+        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, TransCNN.builder(defaults),
+                allowNonFinite);
         ComputationGraph net = TransCnnWeights.init(checked, TransCNN.builder(defaults));
         TransCnnConfig config = checked.config();
         Map<String, INDArray> acts = net.feedForward(x, false);

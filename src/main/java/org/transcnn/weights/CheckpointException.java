@@ -13,4 +13,9 @@ public class CheckpointException extends IOException {
     public CheckpointException(Path file, String message, Throwable cause) {
         super(file + ": " + message, cause);
     }
+
+    /** For a cause whose message already starts with the file's name (e.g. from {@code RegularFiles.require}). */
+    CheckpointException(String messageNamingTheFile, Throwable cause) {
+        super(messageNamingTheFile, cause);
+    }
 }

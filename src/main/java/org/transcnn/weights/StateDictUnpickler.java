@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Razorvine {@link Unpickler} restricted to what a {@code torch.save(state_dict)} pickle needs: the globals
@@ -29,6 +30,12 @@ final class StateDictUnpickler extends Unpickler {
 
     private static final Set<String> ALLOWED = Set.of("collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
             "torch._utils._rebuild_parameter");
+
+    /**
+     * Every global a state_dict pickle may name, sorted, for the refusal message: a fixed order lets users (and
+     * tests) compare the list from one run to the next.
+     */
+    static final List<String> ALLOWED_SORTED = allowedSorted();
 
     private final ByteArrayInputStream in;
 
@@ -183,6 +190,12 @@ final class StateDictUnpickler extends Unpickler {
         }
     }
 
+    private static List<String> allowedSorted() {
+        TreeSet<String> all = new TreeSet<>(ALLOWED);
+        STORAGE_TYPES.keySet().forEach(type -> all.add("torch." + type));
+        return List.copyOf(all);
+    }
+
     private IObjectConstructor global(String module, String name) {
         String full = module + "." + name;
         if (module.equals("torch") && STORAGE_TYPES.containsKey(name)) {
@@ -190,7 +203,7 @@ final class StateDictUnpickler extends Unpickler {
         }
         if (!ALLOWED.contains(full)) {
             throw new PickleException("pickle global '" + full + "' is not allowed in a state_dict checkpoint "
-                    + "(allowed: " + ALLOWED + " and torch.{" + String.join(",", STORAGE_TYPES.keySet()) + "})");
+                    + "(allowed: " + String.join(", ", ALLOWED_SORTED) + ")");
         }
         switch (full) {
             case "collections.OrderedDict":

@@ -146,10 +146,19 @@ public final class TransCnnWeights {
 
     /**
      * Reads {@code file}, infers its architecture over {@code defaults} and verifies every key and shape against
-     * it, without building a network.
+     * it, without building a network. NaN and infinite weights are refused, naming the key.
      */
     public static Checked readChecked(Path file, TransCNN.Builder defaults) throws CheckpointException {
-        Map<String, TorchTensor> sd = TorchCheckpoint.read(file);
+        return readChecked(file, defaults, false);
+    }
+
+    /**
+     * As {@link #readChecked(Path, TransCNN.Builder)}; {@code allowNonFinite} accepts NaN and infinite weights
+     * (see {@link TorchCheckpoint#read(Path, boolean)}), for inspecting what a diverged checkpoint computes.
+     */
+    public static Checked readChecked(Path file, TransCNN.Builder defaults, boolean allowNonFinite)
+            throws CheckpointException {
+        Map<String, TorchTensor> sd = TorchCheckpoint.read(file, allowNonFinite);
         TransCnnConfig config = inferConfig(file, sd, defaults.build().config().toBuilder());
         check(file, targets(TransCNN.builder(config).build().graphConfiguration()), sd);
         return new Checked(config, sd);

@@ -4,15 +4,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.transcnn.Fixtures;
 import org.transcnn.data.Npy;
 import org.transcnn.models.Preset;
+import org.transcnn.weights.TorchCheckpoint;
+import org.transcnn.weights.TorchWriter;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,6 +72,29 @@ class TransCnnCliTest {
         TransCnnCliAccess.Result again = run("infer", "--weights", Fixtures.file(f, "model.pth").toString(), "--input",
                 Fixtures.file(f, "input.npy").toString(), "--out", out.toString(), "--head-dim", "32");
         assertError(again, "logits.npy already exists");
+    }
+
+    @Test
+    void inferRefusesNonFiniteWeightsUnlessAllowed() throws Exception {
+        String f = "transcnn-mini-64";
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        TorchCheckpoint.read(Fixtures.file(f, "model.pth")).forEach((k, v) -> tensors.put(k, v.toINDArray(
+                DataType.FLOAT)));
+        tensors.get("classifier.1.bias").putScalar(7, Float.NaN);
+        Path pth = dir.resolve("diverged.pth");
+        TorchWriter.write(pth, tensors, Map.of());
+        String[] args = {"infer", "--weights", pth.toString(), "--input", Fixtures.file(f, "input.npy").toString(),
+            "--out", dir.resolve("out").toString(), "--head-dim", "16", "--grid-sizes", "4,4,2,1", "--ds-ratios",
+            "4,2,2,1"};
+        assertError(run(args), "tensor 'classifier.1.bias': storage");
+        assertError(run(args), "non-finite value NaN");
+        String[] allowed = Arrays.copyOf(args, args.length + 1);
+        allowed[args.length] = "--allow-non-finite";
+        TransCnnCliAccess.Result r = run(allowed);
+        assertEquals(0, r.code(), r.err());
+        INDArray logits = Npy.read(dir.resolve("out").resolve("logits.npy"));
+        assertTrue(Float.isNaN(logits.getFloat(0, 7)) && Float.isNaN(logits.getFloat(1, 7)), logits.toString());
+        assertTrue(Float.isFinite(logits.getFloat(0, 6)), "the other classes stay finite: " + logits);
     }
 
     static void assertClose(INDArray actual, INDArray reference) {

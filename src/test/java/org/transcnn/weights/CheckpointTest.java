@@ -135,7 +135,7 @@ class CheckpointTest {
     void hugeClaimedTensorIsRefusedBeforeAllocation() throws IOException {
         Path f = dir.resolve("huge.pth");
         TorchWriter.write(f, tensors, Map.of("classifier.1.weight", 1L << 40));
-        assertMentions(refused(f), "key 'classifier.1.weight': storage claims 1099511627776 elements");
+        assertMentions(refused(f), "tensor 'classifier.1.weight': storage claims 1099511627776 elements");
     }
 
     @Test
