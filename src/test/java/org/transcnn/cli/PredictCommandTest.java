@@ -178,7 +178,8 @@ class PredictCommandTest {
         Path png = image("a.png", "png", 100, 150, 1);
         String[] args = {"predict", "--weights", Fixtures.file(F, "model.pth").toString(), "--head-dim", "32",
                 "--height", "128", "--width", "128", "--max-pixels", "14999", png.toString()};
-        TransCnnCliTest.assertError(TransCnnCliAccess.run(args), "a.png: 150 x 100 = 15000 pixels, expected 1 to 14999");
+        TransCnnCliTest.assertError(TransCnnCliAccess.run(args),
+                "a.png: 150 x 100 = 15000 pixels, expected 1 to 14999");
         args[args.length - 2] = "15000";
         assertEquals(0, TransCnnCliAccess.run(args).code());
         args[args.length - 2] = "0";

@@ -183,7 +183,7 @@ class ImagePreprocessorTest {
         return bomb;
     }
 
-    /** Reading {@code file} fails fast, allocating under 32 MB, with a message naming it and containing {@code what}. */
+    /** Reading {@code file} fails fast, allocating under 32 MB, with a message naming it and saying {@code what}. */
     static IOException assertRefusedCheaply(ImagePreprocessor pre, Path file, String what) {
         return assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
             long before = SpecialFiles.allocatedBytes();
