@@ -2,7 +2,9 @@ package org.transcnn.cli;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.data.Finite;
 import org.transcnn.data.Npy;
+import org.transcnn.io.RegularFiles;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 import org.transcnn.weights.TransCnnWeights;
@@ -13,6 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -22,6 +25,11 @@ import java.util.concurrent.Callable;
 /**
  * {@code transcnn infer}: builds the model a PyTorch checkpoint describes, runs it in inference mode on an NCHW
  * float32 {@code .npy} batch and writes {@code logits.npy} and {@code stage1.npy..stage4.npy}.
+ *
+ * <p>The input must be a regular file (a FIFO or device is refused by name) holding only finite values: a NaN or
+ * infinity would turn every output into NaN without an error, so the first one is reported with its index. The
+ * outputs are checked the same way before any is written; a non-finite output (the weights or an extreme input
+ * overflow float32) fails the command with exit code 1, naming the output, and writes nothing.
  */
 @Command(name = "infer", mixinStandardHelpOptions = true,
         description = "Run an official checkpoint on a .npy batch; write logits and the four stage outputs.")
@@ -51,10 +59,12 @@ final class InferCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(input)) {
-            throw new IllegalArgumentException("input file " + input + " does not exist");
+        try {
+            RegularFiles.require(input, "--input");
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
-        INDArray x = Npy.read(input);
+        INDArray x = Npy.readFinite(input);
         if (x.rank() != 4) {
             throw new IllegalArgumentException(input + ": input must be NCHW (rank 4), got shape "
                     + Arrays.toString(x.shape()));
@@ -78,11 +88,23 @@ final class InferCommand implements Callable<Integer> {
         ComputationGraph net = TransCnnWeights.init(checked, TransCNN.builder(defaults));
         TransCnnConfig config = checked.config();
         Map<String, INDArray> acts = net.feedForward(x, false);
-        Files.createDirectories(out);
         String logits = config.numClasses() > 0 ? TransCNN.LOGITS : TransCNN.POOL;
-        Npy.write(acts.get(logits), outputs.get("logits"));
+        Map<String, INDArray> results = new LinkedHashMap<>();
         for (int s = 1; s <= 4; s++) {
-            Npy.write(acts.get(TransCNN.stageOutput(config, s)), outputs.get("stage" + s));
+            results.put("stage" + s, acts.get(TransCNN.stageOutput(config, s)));
+        }
+        results.put("logits", acts.get(logits));
+        for (Map.Entry<String, INDArray> r : results.entrySet()) { // network order: the first to overflow is named
+            try {
+                Finite.require(r.getValue(), "output " + r.getKey() + " (" + outputs.get(r.getKey()) + ")");
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage() + "; nothing written (the weights or the input "
+                        + "overflow float32)", e);
+            }
+        }
+        Files.createDirectories(out);
+        for (Map.Entry<String, INDArray> r : results.entrySet()) {
+            Npy.write(r.getValue(), outputs.get(r.getKey()));
         }
         spec.commandLine().getOut().printf("wrote %s (logits %s) and stage1..stage4.npy%n", out,
                 Arrays.toString(acts.get(logits).shape()));

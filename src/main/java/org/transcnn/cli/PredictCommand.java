@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.data.DataConfig;
+import org.transcnn.data.Finite;
 import org.transcnn.data.ImageNetClasses;
 import org.transcnn.data.ImagePreprocessor;
 import org.transcnn.models.Preset;
@@ -19,8 +20,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,8 +32,10 @@ import java.util.stream.IntStream;
  * classes with their probabilities (softmax of the logits). Images are preprocessed by the release's
  * {@link DataConfig} (bicubic, crop fraction 0.875, ImageNet mean and std) at the chosen input size. A 1000-class
  * model is labelled with the ImageNet class names shipped in the jar, any other with class indices or
- * {@code --labels}. A file that cannot be read as an image gets one error line on stderr and the others are still
- * scored; the exit code is then 1.
+ * {@code --labels}. A file that cannot be read as an image (missing, not a regular file, more than
+ * {@code --max-pixels} pixels, CMYK, truncated or corrupt, or too large for the heap) gets one error line on stderr
+ * and the others are still scored; so does an image whose model output is not finite (NaN or infinite
+ * probabilities, from overflowing weights). The exit code is then 1.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classify JPEG/PNG images with an official checkpoint: top classes with probabilities.")
@@ -69,6 +70,11 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "images per forward pass (default 8)")
     int batch;
 
+    @Option(names = "--max-pixels", defaultValue = "" + ImagePreprocessor.DEFAULT_MAX_PIXELS,
+            description = "refuse images of more than this many pixels (width x height, read from the header "
+                    + "before decoding; default 8192 x 8192 = ${DEFAULT-VALUE}, about 1 GB of heap)")
+    long maxPixels;
+
     @Mixin
     ArchitectureOptions architecture;
 
@@ -77,8 +83,12 @@ final class PredictCommand implements Callable<Integer> {
         if (top < 1 || batch < 1) {
             throw new IllegalArgumentException("--top and --batch must be >= 1, got " + top + " and " + batch);
         }
+        if (maxPixels < 1 || maxPixels > ImagePreprocessor.MAX_PIXELS_CEILING) {
+            throw new IllegalArgumentException("--max-pixels must be in [1, " + ImagePreprocessor.MAX_PIXELS_CEILING
+                    + "], got " + maxPixels);
+        }
         ImagePreprocessor preprocessor = new ImagePreprocessor(
-                DataConfig.imagenet(height, width).withCropFraction(cropFraction));
+                DataConfig.imagenet(height, width).withCropFraction(cropFraction), maxPixels);
         TransCnnConfig defaults = architecture.defaults().inputSize(height, width).build();
         TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, TransCNN.builder(defaults));
         TransCnnConfig config = checked.config();
@@ -99,12 +109,12 @@ final class PredictCommand implements Callable<Integer> {
             List<Path> read = new ArrayList<>();
             List<INDArray> inputs = new ArrayList<>();
             for (Path image : images.subList(from, Math.min(images.size(), from + batch))) {
-                try {
-                    inputs.add(preprocessor.load(image));
-                    read.add(image);
-                } catch (IOException e) {
-                    err.println("transcnn: " + e.getMessage().replaceAll("\\s+", " ").trim());
+                INDArray input = loadOrReport(image, preprocessor::load, err);
+                if (input == null) {
                     failed++;
+                } else {
+                    inputs.add(input);
+                    read.add(image);
                 }
             }
             if (read.isEmpty()) {
@@ -112,7 +122,15 @@ final class PredictCommand implements Callable<Integer> {
             }
             INDArray probabilities = net.outputSingle(Nd4j.concat(0, inputs.toArray(new INDArray[0])));
             for (int i = 0; i < read.size(); i++) {
-                print(out, read.get(i), probabilities.getRow(i), names);
+                float[] p = probabilities.getRow(i).toFloatVector();
+                int bad = Finite.firstNonFinite(p);
+                if (bad >= 0) {
+                    err.println("transcnn: " + read.get(i) + ": the model's output is not finite (" + p[bad]
+                            + " at class " + bad + "), expected probabilities; not scored");
+                    failed++;
+                } else {
+                    print(out, read.get(i), p, names);
+                }
             }
         }
         out.flush();
@@ -120,8 +138,34 @@ final class PredictCommand implements Callable<Integer> {
         return failed == 0 ? 0 : 1;
     }
 
-    private void print(PrintWriter out, Path image, INDArray probabilities, List<String> names) {
-        float[] p = probabilities.toFloatVector();
+    /** Reads one image; the way {@link #loadOrReport} is given it. */
+    @FunctionalInterface
+    interface ImageLoader {
+        INDArray load(Path image) throws IOException;
+    }
+
+    /**
+     * Loads {@code image}, or prints one line on {@code err} saying why not and returns null. Every failure is this
+     * image's own, out of memory included (the decoded image was the allocation that failed, and it is garbage once
+     * the error is caught), so that the other images of the batch are still scored.
+     */
+    static INDArray loadOrReport(Path image, ImageLoader loader, PrintWriter err) {
+        String message;
+        try {
+            return loader.load(image);
+        } catch (IOException e) {
+            message = e.getMessage();
+        } catch (RuntimeException e) {
+            message = image + ": cannot preprocess the image (" + e + ")";
+        } catch (OutOfMemoryError e) {
+            message = image + ": out of memory reading the image (" + e.getMessage() + "); lower --max-pixels or "
+                    + "give Java more heap (TRANSCNN_JAVA_OPTS=-Xmx4g)";
+        }
+        err.println("transcnn: " + message.replaceAll("\\s+", " ").trim());
+        return null;
+    }
+
+    private void print(PrintWriter out, Path image, float[] p, List<String> names) {
         out.println(image);
         IntStream.range(0, p.length).boxed()
                 .sorted(Comparator.comparingDouble((Integer c) -> -p[c]).thenComparingInt(c -> c))
@@ -134,14 +178,6 @@ final class PredictCommand implements Callable<Integer> {
         if (labels == null) {
             return classes == ImageNetClasses.COUNT ? ImageNetClasses.names() : null;
         }
-        List<String> lines = Files.readAllLines(labels, StandardCharsets.UTF_8);
-        while (!lines.isEmpty() && lines.get(lines.size() - 1).isBlank()) {
-            lines.remove(lines.size() - 1);
-        }
-        if (lines.size() != classes) {
-            throw new IllegalArgumentException("--labels " + labels + " has " + lines.size() + " names, the model has "
-                    + classes + " classes");
-        }
-        return lines;
+        return ImageNetClasses.read(labels, "--labels", classes);
     }
 }

@@ -12,7 +12,8 @@ import java.util.zip.GZIPInputStream;
 /**
  * Reader of the IDX format of MNIST and Fashion-MNIST ({@code .gz} or plain): unsigned-byte tensors with a magic
  * number {@code 0x0000080N} (N = number of dimensions) and big-endian dimension sizes. Every header value is checked
- * against what the caller expects and against the bytes present; errors name the file.
+ * against what the caller expects and against the bytes present; a FIFO, device or directory is refused before it is
+ * opened; errors name the file.
  */
 public final class Idx {
 
@@ -31,9 +32,7 @@ public final class Idx {
 
     /** Reads an IDX file of {@code rank} dimensions. */
     public static Tensor read(Path file, int rank) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(file + ": no such file");
-        }
+        InputFiles.require(file, "IDX file");
         try (InputStream raw = Files.newInputStream(file);
              DataInputStream in = new DataInputStream(new BufferedInputStream(
                      file.toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw))) {

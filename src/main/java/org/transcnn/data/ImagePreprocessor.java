@@ -3,16 +3,22 @@ package org.transcnn.data;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.w3c.dom.Node;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -22,7 +28,15 @@ import java.util.Objects;
  *
  * <p>Reading uses {@code javax.imageio} (JPEG, PNG, BMP, GIF, TIFF, WBMP). Gray images (8 or 16 bit) are repeated to
  * three channels from their raw sample values; colour images are read as sRGB; alpha is dropped, not composited (as
- * PIL's {@code convert("RGB")}). CMYK JPEGs are refused by ImageIO with a clear error.
+ * PIL's {@code convert("RGB")}).
+ *
+ * <p>Hostile files are refused before they cost memory: the path must be a regular file (a FIFO would block, a
+ * device never ends); the width and height are read from the header and their product must not exceed
+ * {@link #maxPixels()} (default {@value #DEFAULT_MAX_PIXELS}, 8192 x 8192, which a 61-megapixel camera photo fits),
+ * because decoding and preprocessing take about 16 bytes per pixel of Java heap (the decoded image plus three float
+ * planes), so a 300 KB PNG claiming 16384 x 16384 would need 4 GB; CMYK and YCCK JPEGs (four colour components),
+ * which ImageIO either decodes with wrong colours or refuses obscurely, are refused by name; and any warning of the
+ * decoder (a truncated JPEG is only a warning to ImageIO, which then fills the rest with gray) is an error.
  *
  * <p>Resizing is a separable convolution in the manner of PIL's {@code resize} (which torchvision uses on PIL
  * images): the filter (Keys cubic with a = -0.5, triangle, or nearest) is stretched by the scale factor when
@@ -31,44 +45,160 @@ import java.util.Objects;
  */
 public final class ImagePreprocessor {
 
-    private final DataConfig config;
+    /** Default limit on width x height: 8192 x 8192 (about 1 GB of heap while preprocessing). */
+    public static final long DEFAULT_MAX_PIXELS = 8192L * 8192;
+    /** Largest limit that can be set: the planes are Java float arrays of width x height values. */
+    public static final long MAX_PIXELS_CEILING = Integer.MAX_VALUE - 8;
 
+    private static final String JPEG_METADATA = "javax_imageio_jpeg_image_1.0";
+
+    private final DataConfig config;
+    private final long maxPixels;
+
+    /** A preprocessor with the default pixel limit {@value #DEFAULT_MAX_PIXELS}. */
     public ImagePreprocessor(DataConfig config) {
+        this(config, DEFAULT_MAX_PIXELS);
+    }
+
+    /**
+     * A preprocessor that refuses images of more than {@code maxPixels} pixels (width x height, from the header).
+     *
+     * @throws IllegalArgumentException unless 1 <= maxPixels <= {@value #MAX_PIXELS_CEILING}
+     */
+    public ImagePreprocessor(DataConfig config, long maxPixels) {
         this.config = Objects.requireNonNull(config, "config");
+        if (maxPixels < 1 || maxPixels > MAX_PIXELS_CEILING) {
+            throw new IllegalArgumentException("maximum pixel count must be in [1, " + MAX_PIXELS_CEILING
+                    + "], got " + maxPixels);
+        }
+        this.maxPixels = maxPixels;
     }
 
     public DataConfig config() {
         return config;
     }
 
+    /** The largest width x height accepted. */
+    public long maxPixels() {
+        return maxPixels;
+    }
+
     /**
      * Reads and preprocesses {@code file}.
      *
      * @return [1, 3, height, width] float32
-     * @throws IOException naming the file when it is missing, unreadable or not an image ImageIO can decode
+     * @throws IOException naming the file when it is missing, not a regular file, larger than {@link #maxPixels()},
+     *                     CMYK, damaged or not an image ImageIO can decode
      */
     public INDArray load(Path file) throws IOException {
-        return preprocess(read(file));
+        return preprocess(read(file, maxPixels));
     }
 
-    /** Reads {@code file} as an image, with an error that names the file when it is not one. */
+    /** Reads {@code file} as an image with the default pixel limit; see {@link #read(Path, long)}. */
     public static BufferedImage read(Path file) throws IOException {
-        if (!Files.exists(file)) {
-            throw new IOException(file + ": no such file");
+        return read(file, DEFAULT_MAX_PIXELS);
+    }
+
+    /**
+     * Reads {@code file} as an image, refusing it before decoding when the header's width x height exceeds
+     * {@code maxPixels} or the file is a CMYK/YCCK JPEG, and after decoding when the decoder warned (truncated or
+     * corrupt data).
+     *
+     * @throws IOException whose message starts with the file
+     */
+    public static BufferedImage read(Path file, long maxPixels) throws IOException {
+        InputFiles.require(file, "image");
+        try (ImageInputStream in = decoding(file, () -> ImageIO.createImageInputStream(file.toFile()))) {
+            if (in == null) {
+                throw new IOException(file + ": cannot open the file for ImageIO");
+            }
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new IOException(file + ": not an image (no JPEG, PNG, BMP, GIF or TIFF reader recognises it)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, false);
+                int w = decoding(file, () -> reader.getWidth(0));
+                int h = decoding(file, () -> reader.getHeight(0));
+                long pixels = (long) w * h;
+                if (w < 1 || h < 1 || pixels > maxPixels) {
+                    throw new IOException(file + ": " + w + " x " + h + " = " + pixels + " pixels, expected 1 to "
+                            + maxPixels + " (the pixel limit; refused before decoding)");
+                }
+                refuseFourComponentJpeg(file, reader);
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                BufferedImage image = decoding(file, () -> reader.read(0));
+                if (!warnings.isEmpty()) {
+                    throw new IOException(file + ": damaged image, the decoder warned: " + String.join("; ", warnings)
+                            + " (expected a complete, valid file)");
+                }
+                if (image == null) {
+                    throw new IOException(file + ": the " + reader.getFormatName() + " reader returned no image");
+                }
+                if (image.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK) {
+                    throw new IOException(file + ": CMYK image, expected RGB or gray (convert it to RGB first)");
+                }
+                return image;
+            } finally {
+                reader.dispose();
+            }
         }
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(file + ": not a regular file");
+    }
+
+    /**
+     * Refuses a JPEG whose frame has four colour components (CMYK, or YCCK with Adobe's transform 2), read from the
+     * header without decoding: ImageIO decodes some of them as CMYK that converts to wrong RGB colours and refuses
+     * others with "Unsupported Image Type".
+     */
+    private static void refuseFourComponentJpeg(Path file, ImageReader reader) throws IOException {
+        if (!"jpeg".equalsIgnoreCase(reader.getFormatName())) {
+            return;
         }
-        BufferedImage image;
-        try (InputStream in = Files.newInputStream(file)) {
-            image = ImageIO.read(in);
+        IIOMetadata metadata = decoding(file, () -> reader.getImageMetadata(0));
+        if (metadata == null || !Arrays.asList(metadata.getMetadataFormatNames()).contains(JPEG_METADATA)) {
+            return;
+        }
+        Node tree = metadata.getAsTree(JPEG_METADATA);
+        Node sof = find(tree, "sof");
+        Node components = sof == null ? null : sof.getAttributes().getNamedItem("numFrameComponents");
+        if (components != null && Integer.parseInt(components.getNodeValue()) == 4) {
+            Node adobe = find(tree, "app14Adobe");
+            Node transform = adobe == null ? null : adobe.getAttributes().getNamedItem("transform");
+            String kind = transform != null && "2".equals(transform.getNodeValue()) ? "YCCK" : "CMYK";
+            throw new IOException(file + ": " + kind + " JPEG (4 colour components), expected RGB or gray "
+                    + "(convert it to RGB first)");
+        }
+    }
+
+    /** The first node named {@code name} in {@code node}'s subtree, depth first, or null. */
+    private static Node find(Node node, String name) {
+        if (name.equals(node.getNodeName())) {
+            return node;
+        }
+        for (Node child = node.getFirstChild(); child != null; child = child.getNextSibling()) {
+            Node found = find(child, name);
+            if (found != null) {
+                return found;
+            }
+        }
+        return null;
+    }
+
+    /** A step of ImageIO, which may throw anything on a bad file. */
+    @FunctionalInterface
+    private interface Decoding<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs an ImageIO step, turning its exceptions into one that names the file. */
+    private static <T> T decoding(Path file, Decoding<T> step) throws IOException {
+        try {
+            return step.run();
         } catch (IOException | RuntimeException e) {
             throw new IOException(file + ": cannot decode the image (" + e.getMessage() + ")", e);
         }
-        if (image == null) {
-            throw new IOException(file + ": not an image (no JPEG, PNG, BMP, GIF or TIFF reader recognises it)");
-        }
-        return image;
     }
 
     /** Resizes, centre-crops and normalises {@code image}: [1, 3, height, width] float32. */

@@ -13,102 +13,160 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * NumPy {@code .npy} files (format 1.0/2.0, C order, little-endian float32 or float64), read and written in Java so
- * that a malformed file is refused with a clear message before native code sees it.
+ * NumPy {@code .npy} files (format 1.0/2.0/3.0, C order, little-endian float32 or float64), read and written in
+ * Java so that a malformed file is refused with a clear message before native code sees it.
+ *
+ * <p>Reading checks, before any data is allocated, that the path is a regular file (a FIFO or device is refused by
+ * name), that the header is exactly the dictionary numpy writes ({@link NpyHeader}: no duplicate, unknown or missing
+ * key), and that the data bytes present are exactly the element count times the element size (overflow-checked), so
+ * a header cannot make the reader allocate more than the file holds nor leave bytes unread.
  */
 public final class Npy {
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern ORDER = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+    /** Largest header accepted; numpy itself refuses headers over 10000 bytes unless told otherwise. */
+    private static final int MAX_HEADER = 1 << 20;
+    /** Largest element count: the values are returned through one Java float array. */
+    private static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+    /** Data bytes converted per read, so that no byte copy of the whole array is made. */
+    private static final int CHUNK = 1 << 20;
 
     private Npy() {
     }
 
-    /** Reads a float32 or float64 array as FLOAT. */
+    /**
+     * Reads a float32 or float64 array as FLOAT.
+     *
+     * @throws IOException naming the file when it is not a regular file, its header is not a valid {@code .npy}
+     *                     header of a supported dtype and order, or its size does not match the header's shape
+     */
     public static INDArray read(Path file) throws IOException {
+        return read(file, false);
+    }
+
+    /**
+     * Reads a float32 or float64 array as FLOAT and refuses it if it holds NaN or an infinity.
+     *
+     * @throws IOException naming the file and the first non-finite value's index, or as {@link #read}
+     */
+    public static INDArray readFinite(Path file) throws IOException {
+        return read(file, true);
+    }
+
+    private static INDArray read(Path file, boolean finite) throws IOException {
+        InputFiles.require(file, ".npy input");
         long size = Files.size(file);
         try (InputStream in = Files.newInputStream(file)) {
-            byte[] magic = in.readNBytes(8);
-            if (magic.length < 8 || !Arrays.equals(Arrays.copyOf(magic, 6), MAGIC)) {
-                throw new IOException(file + ": not a NumPy .npy file (bad magic)");
+            Parsed parsed = readHeader(file, in, size);
+            float[] values = values(file, in, parsed);
+            long[] shape = parsed.header().shape();
+            int bad = finite ? Finite.firstNonFinite(values) : -1;
+            if (bad >= 0) {
+                throw new IOException(Finite.message(file.toString(), values[bad], bad, shape));
             }
-            int major = magic[6];
-            byte[] lenBytes = in.readNBytes(major == 1 ? 2 : 4);
-            if (major < 1 || major > 3 || lenBytes.length != (major == 1 ? 2 : 4)) {
-                throw new IOException(file + ": unsupported .npy version " + major);
-            }
-            long headerLen = major == 1
-                    ? ByteBuffer.wrap(lenBytes).order(ByteOrder.LITTLE_ENDIAN).getShort() & 0xffff
-                    : ByteBuffer.wrap(lenBytes).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xffffffffL;
-            if (headerLen > 1 << 20 || headerLen > size) {
-                throw new IOException(file + ": corrupt .npy header length " + headerLen);
-            }
-            String header = new String(in.readNBytes((int) headerLen), StandardCharsets.ISO_8859_1);
-            String descr = group(file, DESCR, header, "descr");
-            if (!"False".equals(group(file, ORDER, header, "fortran_order"))) {
-                throw new IOException(file + ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
-            }
-            String[] dims = group(file, SHAPE, header, "shape").split(",");
-            long[] shape = Arrays.stream(dims).map(String::trim).filter(s -> !s.isEmpty())
-                    .mapToLong(s -> parseDim(file, s)).toArray();
-            int width;
-            if (descr.equals("<f4")) {
-                width = 4;
-            } else if (descr.equals("<f8")) {
-                width = 8;
-            } else {
-                throw new IOException(file + ": dtype '" + descr + "' is not supported (need little-endian float32 "
-                        + "'<f4' or float64 '<f8')");
-            }
-            long n = 1;
-            for (long d : shape) {
-                n = Math.multiplyExact(n, d);
-            }
-            if (n > Integer.MAX_VALUE / width - 8 || n * width > size) {
-                throw new IOException(file + ": shape " + Arrays.toString(shape) + " needs " + n * width
-                        + " bytes but the file has " + size);
-            }
-            byte[] data = in.readNBytes((int) (n * width));
-            if (data.length != n * width) {
-                throw new IOException(file + ": truncated: " + data.length + " of " + n * width + " data bytes");
-            }
-            ByteBuffer buf = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-            float[] values = new float[(int) n];
-            for (int i = 0; i < n; i++) {
-                values[i] = width == 4 ? buf.getFloat() : (float) buf.getDouble();
-            }
-            return Nd4j.create(values, shape, 'c');
-        } catch (ArithmeticException e) {
-            throw new IOException(file + ": shape too large", e);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage(), e);
+            return create(file, values, shape);
         }
     }
 
-    private static long parseDim(Path file, String s) {
+    private static INDArray create(Path file, float[] values, long[] shape) throws IOException {
         try {
-            long v = Long.parseLong(s);
-            if (v < 0) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(file + ": bad dimension '" + s + "' in .npy shape");
+            return Nd4j.create(values, shape, 'c');
+        } catch (RuntimeException e) {
+            throw new IOException(file + ": ND4J cannot hold an array of shape " + Arrays.toString(shape) + " ("
+                    + e.getMessage() + ")", e);
         }
     }
 
-    private static String group(Path file, Pattern p, String header, String what) throws IOException {
-        Matcher m = p.matcher(header);
-        if (!m.find()) {
-            throw new IOException(file + ": .npy header has no " + what + ": " + header.trim());
+    /** A checked header, its element width and where the data starts. */
+    private record Parsed(NpyHeader header, int width, long elements, long dataOffset) {
+    }
+
+    /** Reads and checks the header from {@code in}, positioned at the start of the {@code size}-byte file. */
+    private static Parsed readHeader(Path file, InputStream in, long size) throws IOException {
+        byte[] magic = in.readNBytes(8);
+        if (magic.length < 8 || !Arrays.equals(Arrays.copyOf(magic, 6), MAGIC)) {
+            throw new IOException(file + ": not a NumPy .npy file (bad magic)");
         }
-        return m.group(1);
+        int major = magic[6] & 0xff;
+        int minor = magic[7] & 0xff;
+        if (major < 1 || major > 3 || minor != 0) {
+            throw new IOException(file + ": unsupported .npy version " + major + "." + minor
+                    + ", expected 1.0, 2.0 or 3.0");
+        }
+        int lengthBytes = major == 1 ? 2 : 4;
+        byte[] lenBytes = in.readNBytes(lengthBytes);
+        if (lenBytes.length != lengthBytes) {
+            throw new IOException(file + ": truncated .npy header length");
+        }
+        ByteBuffer len = ByteBuffer.wrap(lenBytes).order(ByteOrder.LITTLE_ENDIAN);
+        long headerLen = major == 1 ? len.getShort() & 0xffff : len.getInt() & 0xffffffffL;
+        long dataOffset = 6 + 2 + lengthBytes + headerLen;
+        if (headerLen > MAX_HEADER || dataOffset > size) {
+            throw new IOException(file + ": corrupt .npy header length " + headerLen + ", expected at most "
+                    + Math.min(MAX_HEADER, size - 6 - 2 - lengthBytes) + " (the file has " + size + " bytes)");
+        }
+        byte[] raw = in.readNBytes((int) headerLen);
+        if (raw.length != headerLen) {
+            throw new IOException(file + ": truncated: " + raw.length + " of " + headerLen + " header bytes");
+        }
+        NpyHeader header = NpyHeader.parse(file, new String(raw,
+                major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1));
+        if (header.fortranOrder()) {
+            throw new IOException(file + ": fortran_order is True: Fortran-order arrays are not supported, "
+                    + "expected False (save with np.ascontiguousarray)");
+        }
+        int width;
+        if (header.descr().equals("<f4")) {
+            width = 4;
+        } else if (header.descr().equals("<f8")) {
+            width = 8;
+        } else {
+            throw new IOException(file + ": dtype '" + header.descr() + "' is not supported (need little-endian "
+                    + "float32 '<f4' or float64 '<f8')");
+        }
+        long elements = 1;
+        long dataBytes;
+        try {
+            for (long d : header.shape()) {
+                elements = Math.multiplyExact(elements, d);
+            }
+            dataBytes = Math.multiplyExact(elements, width);
+        } catch (ArithmeticException e) {
+            throw new IOException(file + ": shape " + Arrays.toString(header.shape()) + " has more than 2^63 "
+                    + "bytes of data, the file has " + (size - dataOffset), e);
+        }
+        if (dataBytes != size - dataOffset) {
+            throw new IOException(file + ": shape " + Arrays.toString(header.shape()) + " of '" + header.descr()
+                    + "' needs " + dataBytes + " data bytes, the file has " + (size - dataOffset)
+                    + " after its " + dataOffset + "-byte header"
+                    + (dataBytes > size - dataOffset ? " (truncated)" : " (trailing bytes)"));
+        }
+        if (elements > MAX_ELEMENTS) {
+            throw new IOException(file + ": " + elements + " elements, more than the " + MAX_ELEMENTS
+                    + " a Java array holds");
+        }
+        return new Parsed(header, width, elements, dataOffset);
+    }
+
+    /** The data as floats, read in chunks from {@code in}, positioned after the header. */
+    private static float[] values(Path file, InputStream in, Parsed parsed) throws IOException {
+        float[] values = new float[(int) parsed.elements()];
+        int perChunk = CHUNK / parsed.width();
+        for (int from = 0; from < values.length; from += perChunk) {
+            int count = Math.min(perChunk, values.length - from);
+            byte[] bytes = in.readNBytes(count * parsed.width());
+            if (bytes.length != count * parsed.width()) {
+                throw new IOException(file + ": truncated while reading: the file shrank to "
+                        + (parsed.dataOffset() + (long) from * parsed.width() + bytes.length) + " bytes");
+            }
+            ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < count; i++) {
+                values[from + i] = parsed.width() == 4 ? buf.getFloat() : (float) buf.getDouble();
+            }
+        }
+        return values;
     }
 
     /** Writes {@code array} as little-endian float32 (format 1.0), via a temporary file and an atomic rename. */

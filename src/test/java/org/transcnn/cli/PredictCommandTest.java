@@ -5,23 +5,32 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.transcnn.Fixtures;
+import org.transcnn.SpecialFiles;
 import org.transcnn.data.DataConfig;
+import org.transcnn.data.HostileImages;
 import org.transcnn.data.ImageNetClasses;
 import org.transcnn.data.ImagePreprocessor;
+import org.transcnn.models.TransCNN;
 import org.transcnn.weights.TorchWriter;
 import org.transcnn.weights.TransCnnWeights;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code transcnn predict} on fixture checkpoints and generated images, with a bogus file among them. */
@@ -129,5 +138,103 @@ class PredictCommandTest {
         TransCnnCliTest.assertError(TransCnnCliAccess.run("predict", "--weights", weights.toString(), "--head-dim",
                 "16", "--grid-sizes", "4,4,2,1", "--ds-ratios", "4,2,2,1", "--height", "64", "--width", "64",
                 image("a.png", "png", 64, 64, 5).toString()), "no classifier");
+    }
+
+    /**
+     * One batch with every kind of hostile image among two good ones: each bad one gets its own stderr line naming
+     * it and why, the good ones are still scored, quickly (the old reader decoded the bomb to 268 megapixels, 4 GB
+     * of heap, and blocked forever on the FIFO).
+     */
+    @Test
+    void hostileImagesInABatchAreReportedEachAndTheOthersScored() throws Exception {
+        Path good1 = image("a.png", "png", 100, 150, 1);
+        Path bomb = Files.write(dir.resolve("bomb.png"), HostileImages.pixelBomb(16384));
+        Path claim = Files.write(dir.resolve("claim.png"), HostileImages.headerOnlyPng(23000, 23000));
+        Path cmyk = Files.write(dir.resolve("cmyk.jpg"), HostileImages.fourComponentJpeg(-1));
+        byte[] jpeg = HostileImages.noise("jpg");
+        Path cut = Files.write(dir.resolve("cut.jpg"), Arrays.copyOf(jpeg, jpeg.length / 2));
+        Path fifo = SpecialFiles.fifo(dir.resolve("pipe.jpg"));
+        Path good2 = image("b.jpg", "jpg", 128, 128, 2);
+        TransCnnCliAccess.Result r = assertTimeoutPreemptively(Duration.ofSeconds(120),
+                () -> TransCnnCliAccess.run("predict", "--weights", Fixtures.file(F, "model.pth").toString(),
+                        "--head-dim", "32", "--height", "128", "--width", "128", good1.toString(), bomb.toString(),
+                        claim.toString(), cmyk.toString(), cut.toString(), fifo.toString(), good2.toString()));
+        assertEquals(1, r.code(), "some files failed: exit code 1");
+        List<String> errors = r.err().strip().lines().toList();
+        assertEquals(5, errors.size(), r.err());
+        assertTrue(errors.get(0).contains("bomb.png: 16384 x 16384 = 268435456 pixels, expected 1 to 67108864"),
+                errors.get(0));
+        assertTrue(errors.get(1).contains("claim.png: 23000 x 23000 = 529000000 pixels"), errors.get(1));
+        assertTrue(errors.get(2).contains("cmyk.jpg: CMYK JPEG"), errors.get(2));
+        assertTrue(errors.get(3).contains("cut.jpg: damaged image"), errors.get(3));
+        assertTrue(errors.get(4).contains("pipe.jpg (image): not a regular file but a FIFO"), errors.get(4));
+        assertEquals(5, block(r.out(), good1, 5).size());
+        assertEquals(5, block(r.out(), good2, 5).size());
+        assertEquals(2 * 6, r.out().strip().lines().count(), "two images scored:\n" + r.out());
+    }
+
+    @Test
+    void maxPixelsSetsTheLimit() throws Exception {
+        Path png = image("a.png", "png", 100, 150, 1);
+        String[] args = {"predict", "--weights", Fixtures.file(F, "model.pth").toString(), "--head-dim", "32",
+                "--height", "128", "--width", "128", "--max-pixels", "14999", png.toString()};
+        TransCnnCliTest.assertError(TransCnnCliAccess.run(args),
+                "a.png: 150 x 100 = 15000 pixels, expected 1 to 14999");
+        args[args.length - 2] = "15000";
+        assertEquals(0, TransCnnCliAccess.run(args).code());
+        args[args.length - 2] = "0";
+        TransCnnCliTest.assertError(TransCnnCliAccess.run(args), "--max-pixels must be in [1, 2147483639], got 0");
+    }
+
+    /** Out of memory while reading one image is that image's error, like any other, not the batch's end. */
+    @Test
+    void outOfMemoryReadingAnImageIsThatImagesError() {
+        StringWriter err = new StringWriter();
+        Path image = dir.resolve("huge.tif");
+        INDArray none = PredictCommand.loadOrReport(image, p -> {
+            throw new OutOfMemoryError("Java heap space");
+        }, new PrintWriter(err, true));
+        assertNull(none);
+        assertTrue(err.toString().startsWith("transcnn: " + image + ": out of memory reading the image (Java heap "
+                + "space); lower --max-pixels"), err.toString());
+        StringWriter err2 = new StringWriter();
+        assertNull(PredictCommand.loadOrReport(image, p -> {
+            throw new NegativeArraySizeException("-3");
+        }, new PrintWriter(err2, true)));
+        assertTrue(err2.toString().contains(image + ": cannot preprocess the image "
+                + "(java.lang.NegativeArraySizeException: -3)"), err2.toString());
+    }
+
+    @Test
+    void labelsThatAreNotARegularFileAreRefusedWithoutBlocking() throws Exception {
+        Path png = image("a.png", "png", 64, 64, 3);
+        Path fifo = SpecialFiles.fifo(dir.resolve("labels.fifo"));
+        for (Path labels : List.of(fifo, Files.createDirectory(dir.resolve("labels.d")), dir.resolve("none.txt"))) {
+            TransCnnCliAccess.Result r = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> TransCnnCliAccess.run("predict", "--weights", Fixtures.file(F, "model.pth").toString(),
+                            "--head-dim", "32", "--height", "128", "--width", "128", "--labels", labels.toString(),
+                            png.toString()));
+            String expected = labels == fifo ? labels + " (--labels): not a regular file but a FIFO"
+                    : labels.toString().endsWith(".d") ? labels + " (--labels): not a regular file but a directory"
+                    : labels + ": no such file (--labels)";
+            TransCnnCliTest.assertError(r, expected);
+        }
+    }
+
+    /** A head whose weights overflow float32 gives NaN probabilities: reported per image, exit code 1. */
+    @Test
+    void nonFiniteProbabilitiesAreReportedNotPrinted() throws Exception {
+        String f = Fixtures.WITH_GRADS;
+        ComputationGraph net = TransCnnWeights.loadForFineTuning(Fixtures.file(f, "model.pth"), Fixtures.builder(f));
+        net.getParam(TransCNN.LOGITS + "_W").assign(3e38f);
+        Path weights = dir.resolve("overflow.pth");
+        TorchWriter.write(weights, TransCnnWeights.toTorch(net.getConfiguration(), net.paramTable()), Map.of());
+        Path png = image("a.png", "png", 64, 64, 6);
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run("predict", "--weights", weights.toString(),
+                "--head-dim", "16", "--grid-sizes", "4,4,2,1", "--ds-ratios", "4,2,2,1", "--height", "64",
+                "--width", "64", png.toString());
+        TransCnnCliTest.assertError(r, png + ": the model's output is not finite (NaN at class 0), expected "
+                + "probabilities; not scored");
+        assertEquals("", r.out().strip(), "nothing printed for it");
     }
 }

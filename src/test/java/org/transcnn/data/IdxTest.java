@@ -2,6 +2,7 @@ package org.transcnn.data;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transcnn.SpecialFiles;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -9,12 +10,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The IDX reader on small generated files, good and bad. */
@@ -97,6 +100,19 @@ class IdxTest {
         Path f = Files.writeString(dir.resolve("x.gz"), "hello");
         IOException e = assertThrows(IOException.class, () -> Idx.read(f, 3));
         assertTrue(e.getMessage().contains("x.gz"), e.getMessage());
+    }
+
+    @Test
+    void specialFilesAreRefusedByKindWithoutBlocking() throws Exception {
+        Path fifo = SpecialFiles.fifo(dir.resolve("pipe.gz"));
+        IOException e = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                () -> assertThrows(IOException.class, () -> Idx.read(fifo, 3)));
+        assertTrue(e.getMessage().contains(fifo + " (IDX file): not a regular file but a FIFO"), e.getMessage());
+        Path d = Files.createDirectory(dir.resolve("d.gz"));
+        IOException de = assertThrows(IOException.class, () -> Idx.read(d, 3));
+        assertTrue(de.getMessage().contains(d + " (IDX file): not a regular file but a directory"), de.getMessage());
+        IOException m = assertThrows(IOException.class, () -> Idx.read(dir.resolve("none.gz"), 3));
+        assertTrue(m.getMessage().contains("none.gz: no such file (IDX file)"), m.getMessage());
     }
 
     @Test

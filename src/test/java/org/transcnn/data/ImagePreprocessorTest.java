@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.SpecialFiles;
 import org.transcnn.models.Preset;
 
 import javax.imageio.ImageIO;
@@ -14,10 +15,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Data configuration per preset and the image preprocessor on small images written by ImageIO. */
@@ -167,6 +171,99 @@ class ImagePreprocessorTest {
         Path missing = dir.resolve("missing.png");
         IOException m = assertThrows(IOException.class, () -> new ImagePreprocessor(SMALL).load(missing));
         assertTrue(m.getMessage().contains("missing.png: no such file"), m.getMessage());
+    }
+
+    /** The 16384 x 16384 PNG, built once: about 260 KB of file, 268 megapixels decoded. */
+    static byte[] bomb;
+
+    static synchronized byte[] bomb() {
+        if (bomb == null) {
+            bomb = HostileImages.pixelBomb(16384);
+        }
+        return bomb;
+    }
+
+    /** Reading {@code file} fails fast, allocating under 32 MB, with a message naming it and saying {@code what}. */
+    static IOException assertRefusedCheaply(ImagePreprocessor pre, Path file, String what) {
+        return assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            long before = SpecialFiles.allocatedBytes();
+            IOException e = assertThrows(IOException.class, () -> pre.load(file));
+            long used = SpecialFiles.allocatedBytes() - before;
+            assertTrue(e.getMessage().startsWith(file.toString()), "names the file first: " + e.getMessage());
+            assertTrue(e.getMessage().contains(what), "says '" + what + "': " + e.getMessage());
+            assertTrue(before < 0 || used < 32 << 20, "allocated " + used + " bytes before refusing");
+            return e;
+        });
+    }
+
+    @Test
+    void aPixelBombIsRefusedFromItsHeaderBeforeDecoding() throws IOException {
+        Path file = Files.write(dir.resolve("bomb.png"), bomb());
+        assertTrue(Files.size(file) < 400_000, "a few hundred KB: " + Files.size(file));
+        assertRefusedCheaply(new ImagePreprocessor(SMALL), file,
+                "16384 x 16384 = 268435456 pixels, expected 1 to 67108864 (the pixel limit; refused before decoding)");
+    }
+
+    @Test
+    void aHeaderClaimingHugeDimensionsIsRefusedBeforeDecoding() throws IOException {
+        Path file = Files.write(dir.resolve("claim.png"), HostileImages.headerOnlyPng(23000, 23000));
+        assertEquals(74, Files.size(file));
+        assertRefusedCheaply(new ImagePreprocessor(SMALL), file, "23000 x 23000 = 529000000 pixels");
+    }
+
+    @Test
+    void thePixelLimitIsConfigurable() throws IOException {
+        Path file = write(filled(BufferedImage.TYPE_INT_RGB, 100, 150, 0x102030), "png");
+        assertEquals(ImagePreprocessor.DEFAULT_MAX_PIXELS, new ImagePreprocessor(SMALL).maxPixels());
+        assertArrayEquals(new long[] {1, 3, 32, 32}, new ImagePreprocessor(SMALL, 15_000).load(file).shape());
+        assertRefusedCheaply(new ImagePreprocessor(SMALL, 14_999), file,
+                "150 x 100 = 15000 pixels, expected 1 to 14999");
+        assertThrows(IllegalArgumentException.class, () -> new ImagePreprocessor(SMALL, 0));
+        assertThrows(IllegalArgumentException.class, () -> new ImagePreprocessor(SMALL, 1L << 31));
+    }
+
+    /**
+     * Four-component JPEGs: without an Adobe marker or with transform 0 or 2, ImageIO decodes them as CMYK whose
+     * RGB conversion is wrong (the pixel written as C=10 M=200 Y=30 K=0 comes out black); with transform 1 it fails
+     * with "Unsupported Image Type". All are refused by what they are.
+     */
+    @ParameterizedTest
+    @CsvSource({"-1, CMYK JPEG", "0, CMYK JPEG", "1, CMYK JPEG", "2, YCCK JPEG"})
+    void cmykAndYcckJpegsAreRefused(int transform, String kind) throws IOException {
+        Path file = Files.write(dir.resolve("cmyk.jpg"), HostileImages.fourComponentJpeg(transform));
+        assertRefusedCheaply(new ImagePreprocessor(SMALL), file, kind
+                + " (4 colour components), expected RGB or gray");
+    }
+
+    /**
+     * ImageIO only warns on a truncated JPEG and fills the rest with gray; a truncated PNG fails to decode. Cut in
+     * the middle, and at the end: a JPEG without its EOI marker (2 bytes), a PNG without its IEND chunk (12 bytes).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"jpg", "png"})
+    void truncatedFilesAreRefused(String format) throws IOException {
+        byte[] whole = HostileImages.noise(format);
+        Path ok = Files.write(dir.resolve("whole." + format), whole);
+        assertArrayEquals(new long[] {1, 3, 32, 32}, new ImagePreprocessor(SMALL).load(ok).shape());
+        Path cut = Files.write(dir.resolve("cut." + format), Arrays.copyOf(whole, whole.length / 2));
+        assertRefusedCheaply(new ImagePreprocessor(SMALL), cut,
+                format.equals("jpg") ? "damaged image, the decoder warned" : "cannot decode the image");
+        Path noEnd = Files.write(dir.resolve("noend." + format), Arrays.copyOf(whole,
+                whole.length - (format.equals("jpg") ? 2 : 12)));
+        assertRefusedCheaply(new ImagePreprocessor(SMALL), noEnd,
+                format.equals("jpg") ? "damaged image, the decoder warned" : "cannot decode the image");
+    }
+
+    @Test
+    void specialFilesAreRefusedByKindWithoutBlocking() throws Exception {
+        Path fifo = SpecialFiles.fifo(dir.resolve("pipe.png"));
+        assertRefusedCheaply(new ImagePreprocessor(SMALL), fifo, "(image): not a regular file but a FIFO");
+        assertRefusedCheaply(new ImagePreprocessor(SMALL), Files.createDirectory(dir.resolve("d.png")),
+                "(image): not a regular file but a directory");
+        Path zero = Path.of("/dev/zero");
+        if (Files.exists(zero)) {
+            assertRefusedCheaply(new ImagePreprocessor(SMALL), zero, "not a regular file but a character device");
+        }
     }
 
     @Test
