@@ -1,5 +1,6 @@
 package org.transcnn.data;
 
+import org.transcnn.io.RegularFiles;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -32,7 +33,7 @@ public final class Idx {
 
     /** Reads an IDX file of {@code rank} dimensions. */
     public static Tensor read(Path file, int rank) throws IOException {
-        InputFiles.require(file, "IDX file");
+        RegularFiles.require(file, "IDX file");
         try (InputStream raw = Files.newInputStream(file);
              DataInputStream in = new DataInputStream(new BufferedInputStream(
                      file.toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw))) {

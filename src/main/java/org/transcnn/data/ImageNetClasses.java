@@ -1,5 +1,6 @@
 package org.transcnn.data;
 
+import org.transcnn.io.RegularFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -50,7 +51,7 @@ public final class ImageNetClasses {
      *                     holds another number of names
      */
     public static List<String> read(Path file, String role, int classes) throws IOException {
-        InputFiles.require(file, role);
+        RegularFiles.require(file, role);
         long size = Files.size(file);
         if (size > MAX_LABELS_BYTES) {
             throw new IOException(role + " " + file + ": " + size + " bytes, expected at most " + MAX_LABELS_BYTES

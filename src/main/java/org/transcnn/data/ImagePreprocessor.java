@@ -1,5 +1,6 @@
 package org.transcnn.data;
 
+import org.transcnn.io.RegularFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -107,7 +108,7 @@ public final class ImagePreprocessor {
      * @throws IOException whose message starts with the file
      */
     public static BufferedImage read(Path file, long maxPixels) throws IOException {
-        InputFiles.require(file, "image");
+        RegularFiles.require(file, "image");
         try (ImageInputStream in = decoding(file, () -> ImageIO.createImageInputStream(file.toFile()))) {
             if (in == null) {
                 throw new IOException(file + ": cannot open the file for ImageIO");

@@ -1,5 +1,6 @@
 package org.transcnn.data;
 
+import org.transcnn.io.RegularFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -56,7 +57,7 @@ public final class Npy {
     }
 
     private static INDArray read(Path file, boolean finite) throws IOException {
-        InputFiles.require(file, ".npy input");
+        RegularFiles.require(file, ".npy input");
         long size = Files.size(file);
         try (InputStream in = Files.newInputStream(file)) {
             Parsed parsed = readHeader(file, in, size);

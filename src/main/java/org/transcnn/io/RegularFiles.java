@@ -21,7 +21,7 @@ public final class RegularFiles {
      * Returns {@code file} if it is a regular file (following symbolic links, as opening it would), else throws.
      *
      * @param role what the file is for, written into the message, e.g. {@code "--labels"} or {@code "checkpoint"}
-     * @throws NoSuchFileException if nothing is there
+     * @throws NoSuchFileException if nothing is there, with the message "FILE: no such file (ROLE)"
      * @throws IOException         if it is a directory, FIFO, socket or device
      */
     public static Path require(Path file, String role) throws IOException {
@@ -29,7 +29,7 @@ public final class RegularFiles {
         try {
             a = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(file.toString(), null, "no such " + role + " file");
+            throw new NoSuchFileException(file.toString(), null, "no such file (" + role + ")");
         }
         if (a.isRegularFile()) {
             return file;

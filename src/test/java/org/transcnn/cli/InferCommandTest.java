@@ -35,7 +35,7 @@ class InferCommandTest {
         Path d = Files.createDirectory(dir.resolve("d.npy"));
         TransCnnCliTest.assertError(infer(d, dir.resolve("o")), d + " (--input): not a regular file but a directory");
         TransCnnCliTest.assertError(infer(dir.resolve("none.npy"), dir.resolve("o")),
-                dir.resolve("none.npy") + ": --input: no such file");
+                dir.resolve("none.npy") + ": no such file (--input)");
     }
 
     @Test

@@ -231,16 +231,25 @@ class ModelFileTest {
         assertFalse(ModelFile.allowedClass("org.transcnnx.Evil"));
     }
 
-    @Test
-    void configurationZipBombIsRefusedWithinBoundedMemory() throws Exception {
-        byte[] spaces = new byte[200 << 20];
+    /** A configuration of {@code mb} MB of spaces: a few hundred KB zipped. */
+    private Path configurationBomb(int mb) throws IOException {
+        byte[] spaces = new byte[mb << 20];
         java.util.Arrays.fill(spaces, (byte) ' ');
         Path file = withEntry(ModelFile.CONFIGURATION, spaces);
-        spaces = null;
         assertTrue(Files.size(file) < 2 << 20, "the bomb is small: " + Files.size(file));
+        return file;
+    }
+
+    @Test
+    void configurationZipBombsAreRefusedWithinBoundedMemory() throws Exception {
+        Path declared = configurationBomb(200);
         long bytes = allocatedBytes(() -> assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> refused(file, "[configuration.json]", "times its compressed size")));
-        assertTrue(bytes < 160L << 20, "allocated " + bytes + " bytes for a 200 MB entry");
+                () -> refused(declared, "[configuration.json]", "209715200 bytes, more than the limit of 67108864")));
+        assertTrue(bytes < 16L << 20, "allocated " + bytes + " bytes for a 200 MB entry refused by its size");
+        Path ratio = configurationBomb(60);
+        bytes = allocatedBytes(() -> assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> refused(ratio, "[configuration.json]", "times its compressed size")));
+        assertTrue(bytes < 100L << 20, "allocated " + bytes + " bytes for a 60 MB entry refused by its ratio");
     }
 
     @Test
@@ -296,7 +305,8 @@ class ModelFileTest {
         long n = net.params().length();
         Map<String, Supplier<String>> cases = new LinkedHashMap<>();
         Path huge = withEntry(ModelFile.COEFFICIENTS, nd4jArray(1L << 40, 0));
-        long bytes = allocatedBytes(() -> refused(huge, "[coefficients.bin]", "the configuration needs " + n));
+        long bytes = allocatedBytes(() -> refused(huge, "[coefficients.bin]", "dimension " + (1L << 40),
+                "expected " + n + " values"));
         assertTrue(bytes < 32L << 20, "allocated " + bytes);
         refused(withEntry(ModelFile.COEFFICIENTS, nd4jArray(n - 1, n - 1)), "the configuration needs " + n);
         refused(withEntry(ModelFile.COEFFICIENTS, nd4jArray(n, n / 2)), "truncated");
@@ -327,7 +337,7 @@ class ModelFileTest {
         Path deep = withEntry(ModelFile.CONFIGURATION, "[".repeat(100_000).getBytes(StandardCharsets.UTF_8));
         assertTimeoutPreemptively(Duration.ofSeconds(5), () -> refused(deep, "nested deeper than"));
         IOException missing = assertThrows(IOException.class, () -> ModelFile.load(dir.resolve("none.zip")));
-        assertTrue(missing.getMessage().contains("no such model file"), missing.getMessage());
+        assertTrue(missing.getMessage().contains("none.zip: no such file (model)"), missing.getMessage());
         IOException directory = assertThrows(IOException.class, () -> ModelFile.load(dir));
         assertTrue(directory.getMessage().contains("not a regular file but a directory"), directory.getMessage());
     }

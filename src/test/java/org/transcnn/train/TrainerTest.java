@@ -116,6 +116,6 @@ class TrainerTest {
                 "--epochs", "1");
         assertTrue(r.code() != 0 && r.err().startsWith("transcnn: cannot create output directory "), r.err());
         TransCnnCliAccess.Result m = TransCnnCliAccess.run("eval", "--model", dir.resolve("none.zip").toString());
-        assertTrue(m.code() != 0 && m.err().contains("none.zip: no such model file"), m.err());
+        assertTrue(m.code() != 0 && m.err().contains("none.zip: no such file (model)"), m.err());
     }
 }
