@@ -49,8 +49,8 @@ final class SummaryCommand implements Callable<Integer> {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode root = mapper.createObjectNode();
             root.put("preset", p.name());
-            root.put("paper_name", p.paperName());
-            root.put("release_name", p.releaseName());
+            root.put("paper_name", p.weights().paperName());
+            root.put("release_name", p.weights().releaseName());
             root.put("params", summary.params());
             root.put("macs", summary.macs());
             root.put("classes", c.numClasses());
@@ -62,8 +62,9 @@ final class SummaryCommand implements Callable<Integer> {
             }
             out.println(mapper.writeValueAsString(root));
         } else {
-            out.printf("%s (paper %s, release %s), %d classes, input %dx%d (HxW)%n", p.name(), p.paperName(),
-                    p.releaseName(), c.numClasses(), c.height(), c.width());
+            out.printf("%s (paper %s, release %s), %d classes, input %dx%d (HxW)%n", p.name(),
+                    p.weights().paperName() == null ? "-" : p.weights().paperName(), p.weights().releaseName(),
+                    c.numClasses(), c.height(), c.width());
             out.printf("%-8s %14s %16s%n", "part", "params", "multiply-adds");
             for (ModelSummary.Part part : summary.parts()) {
                 out.printf("%-8s %,14d %,16d%n", part.name(), part.params(), part.macs());

@@ -41,7 +41,7 @@ class TransCnnCliTest {
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         assertEquals(preset.name(), json.get("preset").asText());
-        assertEquals(preset.parameters(), json.get("params").asLong());
+        assertEquals(preset.weights().parameters(), json.get("params").asLong());
         long stages = 0;
         for (JsonNode part : json.get("parts")) {
             stages += part.get("macs").asLong();

@@ -64,7 +64,7 @@ class ImagePreprocessorTest {
     @Test
     void presetsUseTheDeitEvaluationTransformAt256() {
         for (Preset p : Preset.values()) {
-            DataConfig d = p.dataConfig();
+            DataConfig d = p.weights().dataConfig();
             assertEquals(DataConfig.imagenet(256, 256), d);
             assertEquals(DataConfig.Interpolation.BICUBIC, d.interpolation());
             assertEquals(0.875, d.cropFraction());

@@ -22,7 +22,7 @@ class PresetTest {
     @EnumSource(Preset.class)
     void parameterCountIsExact(Preset preset) {
         TransCNN model = TransCNN.builder(preset).build();
-        assertEquals(preset.parameters(), ModelSummary.of(model).params(), preset + " summary");
+        assertEquals(preset.weights().parameters(), ModelSummary.of(model).params(), preset + " summary");
         ComputationGraph net = model.init();
         long bnStats = 0;
         for (Map.Entry<String, INDArray> e : net.paramTable().entrySet()) {
@@ -30,7 +30,7 @@ class PresetTest {
                 bnStats += e.getValue().length();
             }
         }
-        assertEquals(preset.parameters(), net.numParams() - bnStats, preset + " allocated network");
+        assertEquals(preset.weights().parameters(), net.numParams() - bnStats, preset + " allocated network");
     }
 
     /** Spec: multiply-adds per 256x256 image (convolutions, linear layers, attention matmuls), in GMAC. */
