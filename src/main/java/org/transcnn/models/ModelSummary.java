@@ -74,11 +74,9 @@ public final class ModelSummary {
     }
 
     private static String part(String vertex) {
-        if (vertex.startsWith("blocks.")) {
-            return "stage" + (Integer.parseInt(vertex.split("\\.")[1]) + 1);
-        }
-        if (vertex.matches("ds\\d(\\..*)?")) {
-            return "stage" + vertex.charAt(2);
+        int stage = VertexNames.stageOf(vertex);
+        if (stage >= 0) {
+            return "stage" + (stage + 1);
         }
         if (vertex.startsWith(TransCNN.POOL) || vertex.startsWith("classifier") || vertex.equals(TransCNN.OUTPUT)) {
             return "head";

@@ -37,19 +37,20 @@ import org.transcnn.layers.TwoBranchDownsample;
  *
  * <p>Input {@value #INPUT}: [B, inChannels, H, W] (NCHW). Vertex names mirror the official module paths:
  * {@code patch_embed.0..3}, {@code blocks.s.i.attn.*}, {@code blocks.s.i.conv.*}, {@code ds2..ds4}, and the
- * classifier {@value #LOGITS} (logits) followed by the softmax cross-entropy output {@value #OUTPUT}. The output of
- * stage s (1-based) is the vertex {@link #stageOutput(int)}; without a head (0 classes) the network output is the
- * pooled embedding {@value #POOL}.
+ * classifier {@value #LOGITS} (logits) followed by the softmax cross-entropy output {@value #OUTPUT} (all in
+ * {@link VertexNames}). The output of the stage with index s (0..3) is the vertex {@link #stageVertex(int)};
+ * without a head (0 classes) the network output is the pooled embedding {@value #POOL}.
  */
 public final class TransCNN {
 
-    public static final String INPUT = "input";
-    public static final String INPUT_CHECK = "input.check";
-    public static final String STEM = "patch_embed";
-    public static final String POOL = "avgpool";
-    public static final String HEAD_DROPOUT = "classifier.0";
-    public static final String LOGITS = "classifier.1";
-    public static final String OUTPUT = "output";
+    /** Vertex names, as {@link VertexNames} defines them. */
+    public static final String INPUT = VertexNames.INPUT;
+    public static final String INPUT_CHECK = VertexNames.INPUT_CHECK;
+    public static final String STEM = VertexNames.STEM;
+    public static final String POOL = VertexNames.POOL;
+    public static final String HEAD_DROPOUT = VertexNames.HEAD_DROPOUT;
+    public static final String LOGITS = VertexNames.LOGITS;
+    public static final String OUTPUT = VertexNames.OUTPUT;
 
     private final TransCnnConfig config;
     private final long seed;
@@ -60,8 +61,17 @@ public final class TransCNN {
     private final WorkspaceMode workspaceMode;
     private final int[] outIndices;
 
-    /** One output of a features-only network: stage (1..4), vertex name, channels and total stride. */
-    public record FeatureInfo(int stage, String vertex, int channels, int reduction) {
+    /**
+     * One output of a features-only network (timm's {@code feature_info}): stage index (0..3, as in
+     * {@link Builder#featuresOnly}), vertex name, channels and total stride.
+     */
+    public record FeatureInfo(int index, String vertex, int channels, int reduction) {
+
+        /** @deprecated 1-based; use {@link #index()} (0-based, as every stage index of this library). */
+        @Deprecated
+        public int stage() {
+            return index + 1;
+        }
     }
 
     private TransCNN(Builder b) {
@@ -114,54 +124,79 @@ public final class TransCNN {
         return outIndices != null;
     }
 
-    /** Name of the vertex holding the output of stage {@code stage} (1..4): the sum ending its last block. */
+    /**
+     * Name of the vertex holding the output of the stage with index {@code index} (0..3, stride 4 .. 32): the sum
+     * ending its last block, {@code blocks.<index>.<depth-1>}.
+     */
+    public String stageVertex(int index) {
+        return stageVertex(config, index);
+    }
+
+    /** {@link #stageVertex(int)} of a network with configuration {@code config}. */
+    public static String stageVertex(TransCnnConfig config, int index) {
+        if (index < 0 || index > 3) {
+            throw new IllegalArgumentException("stage index must be 0..3, got " + index);
+        }
+        return VertexNames.block(index, config.depths()[index] - 1);
+    }
+
+    /** @deprecated 1-based; use {@link #stageVertex(int)} with {@code stage - 1}. */
+    @Deprecated
     public String stageOutput(int stage) {
         return stageOutput(config, stage);
     }
 
-    /** Name of the vertex holding the output of stage {@code stage} (1..4) of a network with this configuration. */
+    /** @deprecated 1-based; use {@link #stageVertex(TransCnnConfig, int)} with {@code stage - 1}. */
+    @Deprecated
     public static String stageOutput(TransCnnConfig config, int stage) {
         if (stage < 1 || stage > 4) {
             throw new IllegalArgumentException("stage must be 1..4, got " + stage);
         }
-        return "blocks." + (stage - 1) + "." + (config.depths()[stage - 1] - 1);
+        return stageVertex(config, stage - 1);
     }
 
     /**
-     * The vertex that {@link TransferLearning.GraphBuilder#setFeatureExtractor} takes to freeze a TransCNN graph
-     * through stage {@code stage}: {@code patch_embed.3} (the stem) for 0, the last block of the stage
-     * ({@code blocks.<stage-1>.<depth-1>}) for 1..4. Read from the vertex names of {@code conf}, so it also works on
-     * features-only graphs and on graphs already edited with TransferLearning.
+     * The vertex that {@link TransferLearning.GraphBuilder#setFeatureExtractor} takes to freeze the stem and the
+     * first {@code count} stages (0..4) of a TransCNN graph: {@code patch_embed.3} for 0, else the last block of
+     * stage index {@code count - 1}. Read from the vertex names of {@code conf}, so it also works on features-only
+     * graphs and on graphs already edited with TransferLearning.
      */
-    public static String freezeBoundary(ComputationGraphConfiguration conf, int stage) {
-        if (stage < 0 || stage > 4) {
-            throw new IllegalArgumentException("stage must be 0 (stem) .. 4, got " + stage);
+    public static String freezeBoundary(ComputationGraphConfiguration conf, int count) {
+        if (count < 0 || count > 4) {
+            throw new IllegalArgumentException("stage count must be 0 (the stem only) .. 4, got " + count);
         }
-        String name = stage == 0 ? STEM + ".3" : "blocks." + (stage - 1) + ".0";
+        String name = count == 0 ? VertexNames.STEM_OUTPUT : VertexNames.block(count - 1, 0);
         if (!conf.getVertices().containsKey(name)) {
-            throw new IllegalArgumentException("the graph has no vertex '" + name + "' (stage " + stage
-                    + "): not a TransCNN graph, or a features-only graph that ends before it");
+            throw new IllegalArgumentException("the graph has no vertex '" + name + "' (" + (count == 0 ? "the stem"
+                    : "stage index " + (count - 1)) + "): not a TransCNN graph, or a features-only graph that ends "
+                    + "before it");
         }
         int depth = 1;
-        while (stage > 0 && conf.getVertices().containsKey("blocks." + (stage - 1) + "." + depth)) {
+        while (count > 0 && conf.getVertices().containsKey(VertexNames.block(count - 1, depth))) {
             depth++;
         }
-        return stage == 0 ? name : "blocks." + (stage - 1) + "." + (depth - 1);
+        return count == 0 ? name : VertexNames.block(count - 1, depth - 1);
     }
 
     /**
-     * A copy of {@code net} with the stem and stages 1..{@code stage} frozen (0 = the stem only, 4 = everything
-     * before the pooling and head: a linear probe), made with DL4J's
-     * {@code TransferLearning.GraphBuilder.setFeatureExtractor(freezeBoundary(stage))}. Frozen layers become
+     * A copy of {@code net} with the stem and the first {@code count} stages frozen (0 = the stem only, 4 =
+     * everything before the pooling and head: a linear probe), made with DL4J's
+     * {@code TransferLearning.GraphBuilder.setFeatureExtractor(freezeBoundary(count))}. Frozen layers become
      * {@code FrozenLayer}s: their parameters, BatchNorm running statistics included, do not change in {@code fit},
      * and they always run in inference mode (BatchNorm on running statistics, no dropout or drop path), as timm's
      * {@code freeze} with BatchNorm in eval mode. {@code net} itself is unchanged (its parameters are copied; the
      * updater state is not).
      */
-    public static ComputationGraph freezeThrough(ComputationGraph net, int stage) {
+    public static ComputationGraph freezeStages(ComputationGraph net, int count) {
         return new TransferLearning.GraphBuilder(net)
-                .setFeatureExtractor(freezeBoundary(net.getConfiguration(), stage))
+                .setFeatureExtractor(freezeBoundary(net.getConfiguration(), count))
                 .build();
+    }
+
+    /** @deprecated the same as {@link #freezeStages}, whose name says that its argument counts stages. */
+    @Deprecated
+    public static ComputationGraph freezeThrough(ComputationGraph net, int stage) {
+        return freezeStages(net, stage);
     }
 
     /**
@@ -172,7 +207,7 @@ public final class TransCNN {
         int[] stages = outIndices == null ? new int[] {0, 1, 2, 3} : outIndices;
         java.util.List<FeatureInfo> out = new java.util.ArrayList<>();
         for (int s : stages) {
-            out.add(new FeatureInfo(s + 1, stageOutput(s + 1), config.dim(s), 4 << s));
+            out.add(new FeatureInfo(s, stageVertex(s), config.dim(s), 4 << s));
         }
         return out;
     }
@@ -199,7 +234,7 @@ public final class TransCNN {
         int lastStage = outIndices == null ? 3 : outIndices[outIndices.length - 1];
         for (int s = 0; s <= lastStage; s++) {
             if (s > 0) {
-                x = new TwoBranchDownsample(c.dim(s - 1), c.dim(s), act).addTo(g, "ds" + (s + 1), x);
+                x = new TwoBranchDownsample(c.dim(s - 1), c.dim(s), act).addTo(g, VertexNames.downsample(s), x);
             }
             HMHSA attn = HMHSA.builder()
                     .channels(c.dim(s))
@@ -213,7 +248,7 @@ public final class TransCNN {
                     c.dropRate(), act);
             for (int i = 0; i < c.depths()[s]; i++) {
                 x = new TransCnnBlock(c.attention() ? attn : null, irb, c.blockDropPathRate(block++))
-                        .addTo(g, "blocks." + s + "." + i, x);
+                        .addTo(g, VertexNames.block(s, i), x);
             }
         }
         if (outIndices != null) {

@@ -79,7 +79,7 @@ public final class TransCnnWeights {
      *   <li>the stem kernel {@code patch_embed.0.weight} [16, 3, 3, 3] of an RGB checkpoint, when the builder asks
      *   for another channel count C: adapted to [16, C, 3, 3] by {@link #adaptInputConv}.</li>
      * </ul>
-     * Freeze parts of the result with {@link TransCNN#freezeThrough}.
+     * Freeze parts of the result with {@link TransCNN#freezeStages}.
      */
     public static ComputationGraph loadForFineTuning(Path file, TransCNN.Builder builder) throws CheckpointException {
         TransCNN wanted = builder.build();

@@ -23,8 +23,8 @@ class FeaturesOnlyTest {
         TransCnnConfig c = SerializationTest.tiny().toBuilder().inputSize(64, 128).build();
         ComputationGraph full = TransCNN.builder(c).build().init();
         TransCNN backbone = TransCNN.builder(c).featuresOnly(0, 2).build();
-        assertEquals(List.of(new TransCNN.FeatureInfo(1, "blocks.0.0", 16, 4),
-                new TransCNN.FeatureInfo(3, "blocks.2.1", 64, 16)), backbone.featureInfo());
+        assertEquals(List.of(new TransCNN.FeatureInfo(0, "blocks.0.0", 16, 4),
+                new TransCNN.FeatureInfo(2, "blocks.2.1", 64, 16)), backbone.featureInfo());
         ComputationGraph net = backbone.init();
         for (Map.Entry<String, INDArray> e : net.paramTable().entrySet()) {
             e.getValue().assign(full.getParam(e.getKey()));

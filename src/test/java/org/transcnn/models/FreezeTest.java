@@ -97,7 +97,7 @@ class FreezeTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 2, 4})
     void freezesEverythingUpToTheStageAndNothingAfter(int stage) {
-        ComputationGraph net = TransCNN.freezeThrough(pretrained, stage);
+        ComputationGraph net = TransCNN.freezeStages(pretrained, stage);
         for (String name : net.getConfiguration().getVertices().keySet()) {
             if (net.getConfiguration().getVertices().get(name) instanceof LayerVertex) {
                 assertEquals(stageOf(name) <= stage, net.getLayer(name) instanceof FrozenLayer, name);
@@ -127,7 +127,7 @@ class FreezeTest {
     void freezingLeavesTheSourceNetworkAndItsOutputUnchanged() {
         INDArray x = batch(64).getFeatures();
         INDArray expected = pretrained.outputSingle(x);
-        ComputationGraph frozen = TransCNN.freezeThrough(pretrained, 3);
+        ComputationGraph frozen = TransCNN.freezeStages(pretrained, 3);
         assertEquals(expected, frozen.outputSingle(x));
         assertEquals(expected, pretrained.outputSingle(x));
     }
@@ -138,7 +138,7 @@ class FreezeTest {
         var conf = pretrained.getConfiguration();
         assertEquals("patch_embed.3", TransCNN.freezeBoundary(conf, 0));
         for (int s = 1; s <= 4; s++) {
-            assertEquals(TransCNN.stageOutput(c, s), TransCNN.freezeBoundary(conf, s));
+            assertEquals(TransCNN.stageVertex(c, s - 1), TransCNN.freezeBoundary(conf, s));
         }
         assertEquals("blocks.2.1", TransCNN.freezeBoundary(conf, 3));
         var backbone = Fixtures.builder(F).featuresOnly(0, 1).build().graphConfiguration();

@@ -59,7 +59,7 @@ class PresetTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 64, 64);
         INDArray out = net.outputSingle(x);
         assertArrayEquals(new long[] {2, 128}, out.shape());
-        INDArray stage4 = net.feedForward(x, false).get(TransCNN.stageOutput(SerializationTest.tiny(), 4));
+        INDArray stage4 = net.feedForward(x, false).get(TransCNN.stageVertex(SerializationTest.tiny(), 3));
         assertEquals(stage4.mean(2, 3), out);
     }
 

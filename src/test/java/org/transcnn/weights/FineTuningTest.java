@@ -46,7 +46,7 @@ class FineTuningTest {
     }
 
     static INDArray stage4(ComputationGraph net, INDArray x) {
-        return net.feedForward(x, false).get(TransCNN.stageOutput(Fixtures.modelConfig(F), 4));
+        return net.feedForward(x, false).get(TransCNN.stageVertex(Fixtures.modelConfig(F), 3));
     }
 
     /** Runs {@code body} and returns it with what it wrote to System.err (where slf4j-simple logs). */

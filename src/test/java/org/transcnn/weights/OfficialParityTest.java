@@ -38,7 +38,7 @@ class OfficialParityTest {
         Map<String, INDArray> acts = net.feedForward(input, false);
         assertClose(fixture + " logits", acts.get(TransCNN.LOGITS), Fixtures.npy(fixture, "eval_logits.npy"));
         for (int s = 1; s <= 4; s++) {
-            assertClose(fixture + " stage " + s, acts.get(TransCNN.stageOutput(Fixtures.modelConfig(fixture), s)),
+            assertClose(fixture + " stage " + s, acts.get(TransCNN.stageVertex(Fixtures.modelConfig(fixture), s - 1)),
                     Fixtures.npy(fixture, "eval_stage" + s + ".npy"));
         }
     }
@@ -49,7 +49,7 @@ class OfficialParityTest {
         ComputationGraph net = load(fixture);
         INDArray input = Fixtures.npy(fixture, "input.npy");
         Map<String, INDArray> acts = net.feedForward(input, true);
-        assertClose(fixture + " train stage 4", acts.get(TransCNN.stageOutput(Fixtures.modelConfig(fixture), 4)),
+        assertClose(fixture + " train stage 4", acts.get(TransCNN.stageVertex(Fixtures.modelConfig(fixture), 3)),
                 Fixtures.npy(fixture, "train_stage4.npy"));
     }
 }
