@@ -35,7 +35,7 @@ public final class HMHSA {
     private final int channels;
     private final int headDim;
     private final int gridSize;
-    private final int poolRatio;
+    private final int dsRatio;
     private final int height;
     private final int width;
     private final double dropRate;
@@ -44,7 +44,7 @@ public final class HMHSA {
         Layers.requirePositive(b.channels, "H-MHSA channels");
         Layers.requirePositive(b.headDim, "H-MHSA headDim");
         Layers.requirePositive(b.gridSize, "H-MHSA gridSize");
-        Layers.requirePositive(b.poolRatio, "H-MHSA poolRatio");
+        Layers.requirePositive(b.dsRatio, "H-MHSA dsRatio");
         Layers.requirePositive(b.height, "H-MHSA input height");
         Layers.requirePositive(b.width, "H-MHSA input width");
         Layers.requireRate(b.dropRate, "H-MHSA dropRate");
@@ -52,14 +52,14 @@ public final class HMHSA {
             throw new IllegalArgumentException("H-MHSA channels " + b.channels + " are not divisible by headDim "
                     + b.headDim);
         }
-        if (b.gridSize > 1 && (b.height / b.poolRatio < 1 || b.width / b.poolRatio < 1)) {
-            throw new IllegalArgumentException("H-MHSA pooling ratio " + b.poolRatio
+        if (b.gridSize > 1 && (b.height / b.dsRatio < 1 || b.width / b.dsRatio < 1)) {
+            throw new IllegalArgumentException("H-MHSA pooling ratio " + b.dsRatio
                     + " is larger than the input " + b.height + "x" + b.width + " (HxW)");
         }
         this.channels = b.channels;
         this.headDim = b.headDim;
         this.gridSize = b.gridSize;
-        this.poolRatio = b.poolRatio;
+        this.dsRatio = b.dsRatio;
         this.height = b.height;
         this.width = b.width;
         this.dropRate = b.dropRate;
@@ -87,14 +87,14 @@ public final class HMHSA {
             String x1 = prefix + ".grid_norm";
             g.addLayer(prefix + ".q", Layers.conv(c, c, 1, 1, true), x1);
             String pooled = x1;
-            if (poolRatio > 1) {
-                g.addLayer(prefix + ".pool", Layers.pool(PoolingType.AVG, poolRatio), x1);
+            if (dsRatio > 1) {
+                g.addLayer(prefix + ".pool", Layers.pool(PoolingType.AVG, dsRatio), x1);
                 pooled = prefix + ".pool";
             }
             g.addLayer(prefix + ".ds_norm", Layers.batchNorm(c), pooled);
             g.addLayer(prefix + ".kv", Layers.conv(c, 2 * c, 1, 1, true), prefix + ".ds_norm");
             g.addVertex(prefix + ".global", GlobalAttentionCore.pooled(heads, headDim, height, width,
-                    height / poolRatio, width / poolRatio), prefix + ".q", prefix + ".kv");
+                    height / dsRatio, width / dsRatio), prefix + ".q", prefix + ".kv");
             attended = Layers.add(g, prefix + ".global.add", prefix + ".global", x1);
         }
         g.addLayer(prefix + ".proj", Layers.conv(c, c, 1, 1, true), attended);
@@ -145,7 +145,7 @@ public final class HMHSA {
         private int channels;
         private int headDim = 64;
         private int gridSize = 1;
-        private int poolRatio = 1;
+        private int dsRatio = 1;
         private int height;
         private int width;
         private double dropRate;
@@ -171,10 +171,19 @@ public final class HMHSA {
             return this;
         }
 
-        /** Average-pooling ratio r for the keys/values of the global step (used when gridSize &gt; 1). */
-        public Builder poolRatio(int poolRatio) {
-            this.poolRatio = poolRatio;
+        /**
+         * Average-pooling ratio r for the keys/values of the global step (used when gridSize &gt; 1): the official
+         * {@code ds_ratios} entry of the stage, as {@code TransCnnConfig.dsRatios}.
+         */
+        public Builder dsRatio(int dsRatio) {
+            this.dsRatio = dsRatio;
             return this;
+        }
+
+        /** @deprecated the same as {@link #dsRatio}, named as the official code and TransCnnConfig name it. */
+        @Deprecated
+        public Builder poolRatio(int poolRatio) {
+            return dsRatio(poolRatio);
         }
 
         /** Height and width of the input map. */

@@ -240,7 +240,7 @@ public final class TransCNN {
                     .channels(c.dim(s))
                     .headDim(c.headDim())
                     .gridSize(c.gridSizes()[s])
-                    .poolRatio(c.dsRatios()[s])
+                    .dsRatio(c.dsRatios()[s])
                     .inputSize(c.stageHeight(s), c.stageWidth(s))
                     .dropRate(c.dropRate())
                     .build();

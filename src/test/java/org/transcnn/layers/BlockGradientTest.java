@@ -89,7 +89,7 @@ class BlockGradientTest {
                     return "core";
                 }),
                 Arguments.of("H-MHSA, grid 4 on a padded 6x6 map, ratio 2", C, 6, 6, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
-                        HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(4).poolRatio(2).inputSize(6, 6).build()
+                        HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(4).dsRatio(2).inputSize(6, 6).build()
                                 .addTo(g, "attn", in)),
                 Arguments.of("global attention core, fused", C, 4, 2, C, fusedGlobalCore(4, 2)),
                 Arguments.of("global attention core, pooled", C, 4, 4, C, pooledGlobalCore(4, 4)),
@@ -97,7 +97,7 @@ class BlockGradientTest {
                 Arguments.of("global attention core, fused, 17x16 map", C, 17, 16, C, fusedGlobalCore(17, 16)),
                 Arguments.of("global attention core, pooled, 18x16 map", C, 18, 16, C, pooledGlobalCore(18, 16)),
                 Arguments.of("H-MHSA, grid 2, ratio 2", C, 4, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
-                        HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).poolRatio(2).inputSize(4, 4).build()
+                        HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).dsRatio(2).inputSize(4, 4).build()
                                 .addTo(g, "attn", in)),
                 Arguments.of("H-MHSA, global (grid 1)", C, 2, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
                         HMHSA.builder().channels(C).headDim(HEAD_DIM).inputSize(2, 4).build().addTo(g, "attn", in)),
@@ -112,13 +112,13 @@ class BlockGradientTest {
                 Arguments.of("stem", 3, 8, 8, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
                         new Stem(3, C, new ActivationSwish()).addTo(g, "patch_embed", in)),
                 Arguments.of("TransCNN block", C, 4, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) ->
-                        new TransCnnBlock(HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).poolRatio(2)
+                        new TransCnnBlock(HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).dsRatio(2)
                                 .inputSize(4, 4).build(), new InvertedResidual(C, 2, 3, 0, new ActivationSwish()), 0)
                                 .addTo(g, "blocks.0.0", in)),
                 Arguments.of("input check + inserted H-MHSA", C, 4, 4, C, (BiFunction<GraphBuilder, String, String>) (g, in) -> {
                     g.addVertex("check", new InputCheckVertex(C, 4, 4), in);
                     g.addLayer("body", Layers.conv(C, C, 3, 1, true), "check");
-                    return HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).poolRatio(2).inputSize(4, 4)
+                    return HMHSA.builder().channels(C).headDim(HEAD_DIM).gridSize(2).dsRatio(2).inputSize(4, 4)
                             .build().insertAfter(g, "body", "inserted");
                 }));
     }

@@ -27,7 +27,7 @@ class InsertIntoResNetTest {
         assertEquals(512, at224.getChannels());
         assertEquals(14, at224.getHeight());
         assertEquals(14, at224.getWidth());
-        HMHSA.builder().channels(512).headDim(64).gridSize(7).poolRatio(2).inputSize(14, 14).build()
+        HMHSA.builder().channels(512).headDim(64).gridSize(7).dsRatio(2).inputSize(14, 14).build()
                 .insertAfter(graph, "res3d_branch", "hmhsa3");
         assertEquals(InputType.convolutional(14, 14, 512), graph.build()
                 .getLayerActivationTypes(InputType.convolutional(224, 224, 3)).get("hmhsa3"));
@@ -43,7 +43,7 @@ class InsertIntoResNetTest {
         int w = (int) stage3.getWidth();
 
         ComputationGraphConfiguration.GraphBuilder graph = zoo.graphBuilder();
-        HMHSA.builder().channels(channels).headDim(64).gridSize(4).poolRatio(2).inputSize(h, w).build()
+        HMHSA.builder().channels(channels).headDim(64).gridSize(4).dsRatio(2).inputSize(h, w).build()
                 .insertAfter(graph, "res3d_branch", "hmhsa3");
         ComputationGraph net = new ComputationGraph(graph.build());
         net.init();
