@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 
@@ -21,7 +22,10 @@ public final class Macs {
     private Macs() {
     }
 
-    /** Sum over convolutions of k_h * k_w * C_in * C_out * H_out * W_out plus n_in * n_out per dense layer. */
+    /**
+     * Sum over convolutions of k_h * k_w * C_in * C_out * H_out * W_out (k_h * k_w * C_out * H_out * W_out for a
+     * depthwise one, whose output channel reads one input channel) plus n_in * n_out per dense layer.
+     */
     public static long convAndDense(ComputationGraphConfiguration conf, InputType input) {
         Map<String, InputType> outputs = conf.getLayerActivationTypes(input);
         long total = 0;
@@ -31,7 +35,8 @@ public final class Macs {
             }
             Layer layer = lv.getLayerConf().getLayer();
             if (layer instanceof ConvolutionLayer c && outputs.get(e.getKey()) instanceof InputType.InputTypeConvolutional o) {
-                total += (long) c.getKernelSize()[0] * c.getKernelSize()[1] * c.getNIn() * c.getNOut()
+                long inputsPerOutput = layer instanceof DepthwiseConvolution2D ? 1 : c.getNIn();
+                total += (long) c.getKernelSize()[0] * c.getKernelSize()[1] * inputsPerOutput * c.getNOut()
                         * o.getHeight() * o.getWidth();
             } else if (layer instanceof DenseLayer d) {
                 total += d.getNIn() * d.getNOut();

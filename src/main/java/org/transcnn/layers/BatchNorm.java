@@ -35,8 +35,9 @@ public class BatchNorm extends BatchNormalization {
     }
 
     /**
-     * BatchNorm followed by {@code activation} in one layer, {@code act(BN(x))}: one pass over the activations
-     * instead of two, nothing kept for the backward pass but the input. SiLU and identity run in the fused kernel;
+     * BatchNorm followed by {@code activation} in one layer, {@code act(BN(x))}: normalisation and activation in one
+     * pass over the activations instead of two (training mode reads them once more for the batch statistics),
+     * nothing kept for the backward pass but the input. SiLU and identity run in the fused kernel;
      * any other activation is applied after it by ND4J. (DL4J's own {@code activationFn} of a BatchNormalization is
      * ignored by its layer, so old configurations carry a meaningless one: this is a field of its own.)
      */
