@@ -268,8 +268,12 @@ public final class TransCNN {
             }
             g.addLayer(LOGITS, new DenseLayer.Builder().nIn(c.dim(3)).nOut(c.numClasses())
                     .activation(Activation.IDENTITY).build(), features);
-            g.addLayer(OUTPUT, new LossLayer.Builder(LossFunctions.LossFunction.MCXENT)
-                    .activation(Activation.SOFTMAX).build(), LOGITS);
+            // with its size given, DL4J does not infer a feed-forward type of size 0 for it (and WARN about that)
+            LossLayer loss = new LossLayer.Builder(LossFunctions.LossFunction.MCXENT).activation(Activation.SOFTMAX)
+                    .build();
+            loss.setNIn(c.numClasses());
+            loss.setNOut(c.numClasses());
+            g.addLayer(OUTPUT, loss, LOGITS);
             g.setOutputs(OUTPUT);
         }
         return g.build();
