@@ -78,10 +78,9 @@ final class InferCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(p + " already exists; choose another --out or pass --overwrite");
             }
         }
-        TransCnnConfig defaults = architecture.defaults().inChannels((int) x.size(1)).inputSize((int) x.size(2), (int) x.size(3)).build();
-        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, TransCNN.builder(defaults),
-                allowNonFinite);
-        ComputationGraph net = TransCnnWeights.init(checked, TransCNN.builder(defaults));
+        TransCNN.Builder defaults = architecture.defaults((int) x.size(1), (int) x.size(2), (int) x.size(3));
+        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, defaults, allowNonFinite);
+        ComputationGraph net = TransCnnWeights.init(checked, defaults);
         TransCnnConfig config = checked.config();
         Map<String, INDArray> acts = net.feedForward(x, false);
         String logits = config.numClasses() > 0 ? TransCNN.LOGITS : TransCNN.POOL;
