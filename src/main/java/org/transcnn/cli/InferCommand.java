@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.transcnn.data.Finite;
 import org.transcnn.data.Npy;
+import org.transcnn.io.OutputFiles;
 import org.transcnn.io.RegularFiles;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
@@ -28,7 +29,9 @@ import java.util.concurrent.Callable;
  * <p>The input must be a regular file (a FIFO or device is refused by name) holding only finite values: a NaN or
  * infinity would turn every output into NaN without an error, so the first one is reported with its index. The
  * outputs are checked the same way before any is written; a non-finite output (the weights or an extreme input
- * overflow float32) fails the command with exit code 1, naming the output, and writes nothing.
+ * overflow float32) fails the command with exit code 1, naming the output, and writes nothing. {@code --out} is
+ * checked before any computation: a path that is not a directory, or one that cannot be created or written, fails at
+ * once.
  */
 @Command(name = "infer", mixinStandardHelpOptions = true,
         description = "Run an official checkpoint on a .npy batch; write logits and the four stage outputs.")
@@ -60,6 +63,8 @@ final class InferCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RegularFiles.require(input, "--input");
+        // before any computation: a run that cannot write its outputs should not first spend minutes computing them
+        OutputFiles.checkDirectory(out, "--out");
         INDArray x = Npy.readFinite(input);
         if (x.rank() != 4) {
             throw new IllegalArgumentException(input + ": input must be NCHW (rank 4), got shape "
@@ -69,9 +74,6 @@ final class InferCommand implements Callable<Integer> {
         outputs.put("logits", out.resolve("logits.npy"));
         for (int s = 1; s <= 4; s++) {
             outputs.put("stage" + s, out.resolve("stage" + s + ".npy"));
-        }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " exists and is not a directory");
         }
         for (Path p : outputs.values()) {
             if (Files.exists(p) && !overwrite) {

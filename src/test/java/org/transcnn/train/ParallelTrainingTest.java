@@ -27,7 +27,7 @@ class ParallelTrainingTest {
 
     static Trainer.Options options(Path out, int limit, boolean resume) {
         Trainer.Options d = Trainer.Options.defaults();
-        return new Trainer.Options(Path.of("/nonexistent/fashion-mnist"), out, 2, 32, d.learningRate(),
+        return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, limit, d.augment());
     }
 
