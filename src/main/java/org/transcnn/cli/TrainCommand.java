@@ -105,7 +105,10 @@ final class TrainCommand implements Callable<Integer> {
                 StandardCharsets.UTF_8);
         Trainer trainer = trainer(log);
         Thread hook = new Thread(() -> {
-            log.println(trainer.interrupt());
+            String line = trainer.interrupt();
+            // on a line of its own: the progress bar may have left its line open
+            log.println();
+            log.println(line);
             log.flush();
         }, "transcnn-interrupt");
         if (handleInterrupts) {
