@@ -1,5 +1,6 @@
 package org.transcnn.cli;
 
+import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 import picocli.CommandLine.Option;
 
@@ -18,8 +19,16 @@ final class ArchitectureOptions {
     @Option(names = "--ds-ratios", split = ",", description = "key/value pooling ratio per stage (default 8,4,2,1)")
     int[] dsRatios = {8, 4, 2, 1};
 
-    /** A configuration builder with these settings (the rest at the release defaults, to be inferred). */
-    TransCnnConfig.Builder defaults() {
-        return TransCnnConfig.builder().headDim(headDim).gridSizes(gridSizes).dsRatios(dsRatios);
+    /**
+     * A model builder for inputs of {@code inChannels} x {@code height} x {@code width} with these settings and the
+     * rest at the release defaults, to be replaced by what the checkpoint determines. The input size is checked now,
+     * so that its error is not reported as the checkpoint's; the architecture is not: a head dim that does not divide
+     * the release dims (24 for a checkpoint of dims 24/48/72/96) is only checked against the checkpoint's own dims,
+     * by {@code TransCnnWeights.readChecked}.
+     */
+    TransCNN.Builder defaults(int inChannels, int height, int width) {
+        TransCnnConfig.builder().inChannels(inChannels).inputSize(height, width).build();
+        return TransCNN.builder(TransCnnConfig.builder().build()).headDim(headDim).gridSizes(gridSizes)
+                .dsRatios(dsRatios).inChannels(inChannels).inputSize(height, width);
     }
 }

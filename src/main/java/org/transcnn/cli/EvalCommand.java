@@ -24,12 +24,16 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "model file written by train (OUT/model.zip)")
     Path model;
 
-    @Option(names = "--data", description = "directory with the Fashion-MNIST .gz files (default ${DEFAULT-VALUE}; "
-            + "the embedded sample when absent)")
-    Path data = FashionMnist.DEFAULT_DIR;
+    @Option(names = "--data", paramLabel = "DIR", description = "directory with the four Fashion-MNIST .gz files, "
+            + "which must be there (default: /usr/share/datasets/fashion-mnist, or the embedded 1,000-image test "
+            + "sample when that has none)")
+    Path data;
 
     @Override
     public Integer call() throws Exception {
+        if (data != null) {
+            FashionMnist.requirePresent(data, "--data");
+        }
         ComputationGraph net = ModelFile.load(model);
         long outputs = net.getConfiguration().getVertices().containsKey(org.transcnn.models.TransCNN.LOGITS)
                 ? net.outputSingle(org.nd4j.linalg.factory.Nd4j.zeros(1, 1, Trainer.INPUT_SIZE, Trainer.INPUT_SIZE))
@@ -38,7 +42,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + " is not a Fashion-MNIST classifier (" + outputs
                     + " outputs, expected " + FashionMnist.CLASSES.size() + " for 1x32x32 inputs)");
         }
-        FashionMnist set = FashionMnist.loadOrSample(data, spec.commandLine().getErr()::println);
+        FashionMnist set = FashionMnist.open(data, "--data", spec.commandLine().getErr()::println);
         Evaluation e = Evaluation.of(net, set.test(), Trainer.INPUT_SIZE, 250);
         spec.commandLine().getOut().printf("test accuracy %.4f on %,d images (%s)%n%s", e.accuracy(), e.count(),
                 set.source(), e.confusionTable(FashionMnist.CLASSES));

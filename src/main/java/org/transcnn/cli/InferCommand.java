@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.transcnn.data.Finite;
 import org.transcnn.data.Npy;
+import org.transcnn.io.OutputFiles;
 import org.transcnn.io.RegularFiles;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
@@ -28,7 +29,9 @@ import java.util.concurrent.Callable;
  * <p>The input must be a regular file (a FIFO or device is refused by name) holding only finite values: a NaN or
  * infinity would turn every output into NaN without an error, so the first one is reported with its index. The
  * outputs are checked the same way before any is written; a non-finite output (the weights or an extreme input
- * overflow float32) fails the command with exit code 1, naming the output, and writes nothing.
+ * overflow float32) fails the command with exit code 1, naming the output, and writes nothing. {@code --out} is
+ * checked before any computation: a path that is not a directory, or one that cannot be created or written, fails at
+ * once.
  */
 @Command(name = "infer", mixinStandardHelpOptions = true,
         description = "Run an official checkpoint on a .npy batch; write logits and the four stage outputs.")
@@ -60,6 +63,8 @@ final class InferCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RegularFiles.require(input, "--input");
+        // before any computation: a run that cannot write its outputs should not first spend minutes computing them
+        OutputFiles.checkDirectory(out, "--out");
         INDArray x = Npy.readFinite(input);
         if (x.rank() != 4) {
             throw new IllegalArgumentException(input + ": input must be NCHW (rank 4), got shape "
@@ -70,18 +75,14 @@ final class InferCommand implements Callable<Integer> {
         for (int s = 1; s <= 4; s++) {
             outputs.put("stage" + s, out.resolve("stage" + s + ".npy"));
         }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " exists and is not a directory");
-        }
         for (Path p : outputs.values()) {
             if (Files.exists(p) && !overwrite) {
                 throw new IllegalArgumentException(p + " already exists; choose another --out or pass --overwrite");
             }
         }
-        TransCnnConfig defaults = architecture.defaults().inChannels((int) x.size(1)).inputSize((int) x.size(2), (int) x.size(3)).build();
-        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, TransCNN.builder(defaults),
-                allowNonFinite);
-        ComputationGraph net = TransCnnWeights.init(checked, TransCNN.builder(defaults));
+        TransCNN.Builder defaults = architecture.defaults((int) x.size(1), (int) x.size(2), (int) x.size(3));
+        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, defaults, allowNonFinite);
+        ComputationGraph net = TransCnnWeights.init(checked, defaults);
         TransCnnConfig config = checked.config();
         Map<String, INDArray> acts = net.feedForward(x, false);
         String logits = config.numClasses() > 0 ? TransCNN.LOGITS : TransCNN.POOL;

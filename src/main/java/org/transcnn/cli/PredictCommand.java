@@ -89,8 +89,8 @@ final class PredictCommand implements Callable<Integer> {
         }
         ImagePreprocessor preprocessor = new ImagePreprocessor(
                 DataConfig.imagenet(height, width).withCropFraction(cropFraction), maxPixels);
-        TransCnnConfig defaults = architecture.defaults().inputSize(height, width).build();
-        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, TransCNN.builder(defaults));
+        TransCNN.Builder defaults = architecture.defaults(3, height, width);
+        TransCnnWeights.Checked checked = TransCnnWeights.readChecked(weights, defaults);
         TransCnnConfig config = checked.config();
         if (config.numClasses() == 0) {
             throw new IllegalArgumentException(weights + ": the checkpoint has no classifier ("
@@ -101,7 +101,7 @@ final class PredictCommand implements Callable<Integer> {
                     + " input channel(s); predict feeds RGB images (3)");
         }
         List<String> names = names(config.numClasses());
-        ComputationGraph net = TransCnnWeights.init(checked, TransCNN.builder(defaults));
+        ComputationGraph net = TransCnnWeights.init(checked, defaults);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         int failed = 0;

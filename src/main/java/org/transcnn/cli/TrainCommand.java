@@ -3,48 +3,74 @@ package org.transcnn.cli;
 import org.transcnn.train.Augment;
 import org.transcnn.train.Parallelism;
 import org.transcnn.train.Trainer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code transcnn train}: trains TransCNN on Fashion-MNIST (see {@link Trainer}). */
+/**
+ * {@code transcnn train}: trains TransCNN on Fashion-MNIST (see {@link Trainer}). A bad option value is a parameter
+ * error (exit code 2, one line naming the option, its value and what was expected), checked before anything is
+ * read or trained. In the {@code bin/transcnn} process an interruption (SIGTERM, Ctrl-C) waits for a checkpoint being
+ * written to be complete and prints how to resume.
+ */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train TransCNN on Fashion-MNIST; checkpoints, metrics.json and curves.png go to --out.")
+        description = {"Train TransCNN on Fashion-MNIST; checkpoints, metrics.json and curves.png go to --out.",
+            "A run is deterministic for a seed on one machine and build (same accuracies epoch by epoch, resumed or "
+                    + "not); other CPUs or builds may round differently and give slightly different numbers."})
 final class TrainCommand implements Callable<Integer> {
 
     private static final Trainer.Options D = Trainer.Options.defaults();
 
-    @Option(names = "--data", description = "directory with the four Fashion-MNIST .gz files (default ${DEFAULT-VALUE}; "
-            + "the embedded sample when absent)")
-    Path data = D.data();
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "directory with the four Fashion-MNIST .gz files, "
+            + "which must be there (default: " + "/usr/share/datasets/fashion-mnist, or the embedded 3,000/1,000-image "
+            + "sample when that has none)")
+    Path data;
 
     @Option(names = "--out", description = "output directory (default ${DEFAULT-VALUE})")
     Path out = D.out();
 
-    @Option(names = "--epochs", description = "epochs (default ${DEFAULT-VALUE})")
+    @Option(names = "--epochs", description = "epochs, at least 1 (default ${DEFAULT-VALUE})")
     int epochs = D.epochs();
 
-    @Option(names = "--batch-size", description = "batch size (default ${DEFAULT-VALUE})")
+    @Option(names = "--batch-size", description = "batch size, at least 1 (default ${DEFAULT-VALUE})")
     int batchSize = D.batchSize();
 
-    @Option(names = "--lr", description = "peak learning rate (default ${DEFAULT-VALUE})")
+    @Option(names = "--lr", description = "peak learning rate, above 0 (default ${DEFAULT-VALUE})")
     double lr = D.learningRate();
+
+    @Option(names = "--warmup-epochs", description = "epochs of linear learning-rate warm-up (default "
+            + "${DEFAULT-VALUE})")
+    int warmupEpochs = D.warmupEpochs();
 
     @Option(names = "--weight-decay", description = "decoupled weight decay (default ${DEFAULT-VALUE})")
     double weightDecay = D.weightDecay();
 
-    @Option(names = "--label-smoothing", description = "label smoothing (default ${DEFAULT-VALUE})")
+    @Option(names = "--label-smoothing", description = "label smoothing, in [0, 1) (default ${DEFAULT-VALUE})")
     double labelSmoothing = D.labelSmoothing();
 
-    @Option(names = "--width", description = "channels of stage 1; stages double it (default ${DEFAULT-VALUE})")
-    int width = D.width();
+    @Option(names = "--channels", description = "channels of stage 1, at least 1; stages double it (default 16)")
+    Integer channels;
 
-    @Option(names = "--seed", description = "random seed (default ${DEFAULT-VALUE})")
+    /** The old name of {@code --channels}, which meant the image width in {@code benchmark} and {@code predict}. */
+    @Option(names = "--width", hidden = true)
+    Integer deprecatedWidth;
+
+    @Option(names = "--seed", description = "random seed (default ${DEFAULT-VALUE}); the same seed gives the same "
+            + "run on the same machine and build")
     long seed = D.seed();
 
-    @Option(names = "--limit", description = "use only the first N training images, shuffled each epoch (default: all)")
+    @Option(names = "--limit", description = "use only the first N training images, shuffled each epoch (default 0: "
+            + "all)")
     int limit = D.trainLimit();
 
     @Option(names = "--augment", description = "training augmentation: none, flip (mirror), shift-flip (random "
@@ -54,7 +80,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks)")
     boolean ablation;
 
-    @Option(names = "--resume", description = "continue the run in --out from its last checkpoint")
+    @Option(names = "--resume", description = "continue the run in --out from its last checkpoint, with the same "
+            + "options")
     boolean resume;
 
     @Option(names = "--workers", description = "models training in parallel on this machine, each on its own batches "
@@ -69,11 +96,56 @@ final class TrainCommand implements Callable<Integer> {
             + "(default ${DEFAULT-VALUE})")
     int averagingFrequency = 1;
 
+    /** Whether {@link #call} installs the interruption hook: only in the {@code bin/transcnn} process. */
+    static volatile boolean handleInterrupts;
+
     @Override
     public Integer call() throws Exception {
-        Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
-        new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, D.warmupEpochs(),
-                labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment)), parallel, System.err).run();
+        PrintStream log = new PrintStream(new WriterOutputStream(spec.commandLine().getErr()), true,
+                StandardCharsets.UTF_8);
+        Trainer trainer = trainer(log);
+        Thread hook = new Thread(() -> {
+            String line = trainer.interrupt();
+            // on a line of its own: the progress bar may have left its line open
+            log.println();
+            log.println(line);
+            log.flush();
+        }, "transcnn-interrupt");
+        if (handleInterrupts) {
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+        try {
+            trainer.run();
+        } finally {
+            log.flush();
+            if (handleInterrupts) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running: it prints the resume line itself
+                }
+            }
+        }
         return 0;
+    }
+
+    /** The trainer for these options; a bad value is a parameter error naming the option. */
+    private Trainer trainer(PrintStream log) {
+        try {
+            if (deprecatedWidth != null && channels != null) {
+                throw new IllegalArgumentException("--width " + deprecatedWidth + " and --channels " + channels
+                        + ": --width is the old name of --channels; give --channels only");
+            }
+            if (deprecatedWidth != null) {
+                log.println("transcnn: train --width is deprecated, use --channels (--width is the image width in "
+                        + "benchmark, predict and summary)");
+            }
+            int width = channels != null ? channels : deprecatedWidth != null ? deprecatedWidth : D.width();
+            Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
+            return new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, warmupEpochs,
+                    labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment)), parallel, log);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
     }
 }

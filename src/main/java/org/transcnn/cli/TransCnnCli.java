@@ -48,16 +48,46 @@ public final class TransCnnCli implements Runnable {
         return code;
     }
 
-    /** One line for any failure: the message, prefixed by the exception type unless it is a plain bad argument. */
-    private static int fail(PrintWriter err, Throwable e) {
-        String message = e.getMessage() == null ? "" : e.getMessage();
-        boolean plain = e instanceof IllegalArgumentException || e instanceof CheckpointException
-                || e instanceof org.transcnn.io.ModelFileException || e instanceof java.nio.file.FileSystemException
-                || (e.getClass() == java.io.IOException.class && !message.isEmpty());
-        String line = plain ? message : e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
+    /**
+     * One line for any failure, without Java exception class names: the message of a bad argument, a refused file
+     * or any I/O error (a file-system error as "FILE: reason"); out of memory with the way to give Java more; anything
+     * else is a bug in this program, reported as an internal error with its type so that it can be traced.
+     */
+    static int fail(PrintWriter err, Throwable e) {
+        Throwable cause = e instanceof java.io.UncheckedIOException && e.getCause() != null ? e.getCause() : e;
+        String message = cause.getMessage() == null ? "" : cause.getMessage();
+        String line;
+        if (cause instanceof java.nio.file.FileSystemException f) {
+            line = fileSystemMessage(f);
+        } else if (cause instanceof java.io.IOException || cause instanceof IllegalArgumentException
+                || cause instanceof CheckpointException) {
+            line = message.isEmpty() ? "input/output error" : message;
+        } else if (cause instanceof OutOfMemoryError) {
+            line = "out of memory (" + message + "); give Java more heap, e.g. TRANSCNN_JAVA_OPTS=\"-Xms2g -Xmx2g\"";
+        } else {
+            line = "internal error (" + cause.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message)
+                    + "); please report it";
+        }
         err.println("transcnn: " + line.replaceAll("\\s+", " ").trim());
         err.flush();
         return 1;
+    }
+
+    /** "FILE: reason" for a file-system error, naming the reason where the exception's type is all that tells it. */
+    static String fileSystemMessage(java.nio.file.FileSystemException f) {
+        if (f.getFile() == null) {
+            return f.getMessage() == null ? "input/output error" : f.getMessage();
+        }
+        String reason = f.getReason();
+        if (reason == null) {
+            reason = f instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                    : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : f instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+                    : f instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                    : f instanceof java.nio.file.DirectoryNotEmptyException ? "directory not empty"
+                    : "input/output error";
+        }
+        return f.getFile() + (f.getOtherFile() != null ? " -> " + f.getOtherFile() : "") + ": " + reason;
     }
 
     private static String commandName(CommandLine c) {
@@ -69,6 +99,7 @@ public final class TransCnnCli implements Runnable {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         }
+        TrainCommand.handleInterrupts = true;
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 }

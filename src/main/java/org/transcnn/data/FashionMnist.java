@@ -49,19 +49,65 @@ public record FashionMnist(ImageDataset train, ImageDataset test, String source)
         return sample();
     }
 
+    /**
+     * The dataset a user asked for: with {@code dir} null, the {@link #DEFAULT_DIR default location}, or the embedded
+     * sample when that has no dataset (said through {@code say}); an explicit {@code dir} must hold the four files,
+     * since silently training or scoring on 3,000 sample images instead of the data the user named would give
+     * numbers that look valid and are not.
+     *
+     * @param option the option that named {@code dir}, for the message (e.g. {@code "--data"})
+     * @throws IOException naming {@code dir} and what it lacks when it is given and holds no dataset
+     */
+    public static FashionMnist open(Path dir, String option, java.util.function.Consumer<String> say)
+            throws IOException {
+        if (dir == null) {
+            return loadOrSample(DEFAULT_DIR, say);
+        }
+        requirePresent(dir, option);
+        return load(dir);
+    }
+
+    /**
+     * Checks, without reading them, that {@code dir} holds the four files.
+     *
+     * @throws IOException "OPTION DIR: WHAT IS MISSING", e.g. "--data /x: no such directory, expected ..."
+     */
+    public static void requirePresent(Path dir, String option) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(option + " " + dir + ": " + (Files.exists(dir) ? "not a directory" : "no such "
+                    + "directory") + ", expected a directory with the four Fashion-MNIST .gz files (leave " + option
+                    + " out for " + DEFAULT_DIR + " or the embedded sample)");
+        }
+        List<String> missing = List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS).stream()
+                .filter(f -> !Files.isRegularFile(dir.resolve(f))).toList();
+        if (!missing.isEmpty()) {
+            throw new IOException(option + " " + dir + ": no Fashion-MNIST there (missing " + String.join(", ",
+                    missing) + "); leave " + option + " out for " + DEFAULT_DIR + " or the embedded sample");
+        }
+    }
+
+    /**
+     * Writes the four files of the embedded sample into {@code dir} (created if absent), so that it can be named
+     * like any dataset directory.
+     */
+    public static void writeSample(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (String f : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
+            try (InputStream in = FashionMnist.class.getResourceAsStream(SAMPLE + f)) {
+                if (in == null) {
+                    throw new IOException("embedded Fashion-MNIST sample is missing " + f);
+                }
+                Files.copy(in, dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
     /** The embedded sample (3,000 training and 1,000 test images of the original sets). */
     public static FashionMnist sample() {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("fashion-mnist-sample");
-            for (String f : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
-                try (InputStream in = FashionMnist.class.getResourceAsStream(SAMPLE + f)) {
-                    if (in == null) {
-                        throw new IOException("embedded Fashion-MNIST sample is missing " + f);
-                    }
-                    Files.copy(in, dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
+            writeSample(dir);
             FashionMnist s = load(dir);
             return new FashionMnist(s.train(), s.test(), "embedded sample");
         } catch (IOException e) {

@@ -17,6 +17,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -406,6 +407,14 @@ public final class ModelFile {
         }
 
         private void check() throws ModelFileException {
+            var first = zip.entries();
+            // torch.save writes its pickle first: NAME/data.pkl, then one entry per tensor storage
+            if (first.hasMoreElements() && first.nextElement().getName().matches("[^/]+/data\\.pkl")
+                    && zip.getEntry(CONFIGURATION) == null) {
+                throw new ModelFileException(file, null, "a PyTorch checkpoint (state_dict .pth), not a model.zip "
+                        + "written by ModelFile.save or 'transcnn train'; read it with TransCnnWeights (on the command "
+                        + "line: infer or predict --weights)");
+            }
             if (zip.size() > limits.maxEntries()) {
                 throw new ModelFileException(file, null, zip.size() + " zip entries, more than the limit of "
                         + limits.maxEntries());
@@ -431,8 +440,10 @@ public final class ModelFile {
         ZipEntry require(String name) throws ModelFileException {
             ZipEntry e = entries.get(name);
             if (e == null) {
+                List<String> names = new ArrayList<>(entries.keySet());
                 throw new ModelFileException(file, name, "missing: not a DL4J model file (entries: "
-                        + String.join(", ", entries.keySet()) + ")");
+                        + String.join(", ", names.subList(0, Math.min(8, names.size())))
+                        + (names.size() > 8 ? ", ... " + (names.size() - 8) + " more" : "") + ")");
             }
             return e;
         }

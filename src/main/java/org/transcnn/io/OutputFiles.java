@@ -96,6 +96,55 @@ public final class OutputFiles {
         }
     }
 
+    /**
+     * Checks, before any computation whose results would go there, that {@code dir} is a directory this process can
+     * create files in, or can be created as one; creates nothing that remains. An existing directory is probed by
+     * creating and deleting an exclusive temporary file (permission bits alone do not tell: root ignores them, a
+     * read-only mount does not); for a missing one, its nearest existing ancestor must be a writable directory.
+     *
+     * @param role the option or purpose that named {@code dir}, for the message (e.g. {@code "--out"})
+     * @throws IOException "ROLE DIR: WHY", e.g. "--out /a/b: /a is a file, not a directory"
+     */
+    public static void checkDirectory(Path dir, String role) throws IOException {
+        Path absolute = dir.toAbsolutePath();
+        if (Files.isDirectory(absolute)) {
+            try {
+                Files.delete(Files.createTempFile(absolute, ".transcnn-write-check.", ".tmp"));
+            } catch (IOException | SecurityException e) {
+                throw new IOException(role + " " + dir + ": the directory is not writable (" + reason(e) + ")", e);
+            }
+            return;
+        }
+        if (Files.exists(absolute)) {
+            throw new IOException(role + " " + dir + ": exists and is not a directory, expected an output directory");
+        }
+        Path ancestor = absolute.getParent();
+        while (ancestor != null && !Files.exists(ancestor)) {
+            ancestor = ancestor.getParent();
+        }
+        if (ancestor == null) {
+            throw new IOException(role + " " + dir + ": cannot be created (no existing parent directory)");
+        }
+        if (!Files.isDirectory(ancestor)) {
+            throw new IOException(role + " " + dir + ": cannot be created: " + ancestor + " is a file, not a "
+                    + "directory");
+        }
+        if (!Files.isWritable(ancestor)) {
+            throw new IOException(role + " " + dir + ": cannot be created: " + ancestor + " is not writable");
+        }
+    }
+
+    /** What went wrong, without the exception's class name: the reason a file-system error gives, or its message. */
+    static String reason(Exception e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getMessage() == null ? "permission denied" : e.getMessage();
+    }
+
     private static void checkReplaceable(Path target) throws IOException {
         if (Files.isSymbolicLink(target)) {
             throw new IOException(target + ": is a symbolic link; refusing to write through it or replace it "

@@ -301,6 +301,16 @@ public final class TransCNN {
             this.config = config;
         }
 
+        /**
+         * A copy of the architecture settings, not yet validated: a checkpoint reader replaces dims, depths and the
+         * other settings the tensors determine and validates only the completed configuration, so that a head dim
+         * that does not divide the release dims (24 for dims 24/48/72/96) is not refused before the checkpoint's
+         * dims are known.
+         */
+        public TransCnnConfig.Builder architecture() {
+            return config.copy();
+        }
+
         /** Replaces the whole architecture (settings such as seed and updater are kept). */
         public Builder config(TransCnnConfig config) {
             this.config = config.toBuilder();

@@ -383,6 +383,37 @@ public final class TransCnnConfig {
             return this;
         }
 
+        /**
+         * The grid sizes set so far, not yet validated: for code that completes a configuration from other sources
+         * (such as {@code TransCnnWeights.inferConfig}, which turns the grids of stages without grid attention to
+         * 1) before the one validation in {@link #build}.
+         */
+        public int[] currentGridSizes() {
+            return gridSizes.clone();
+        }
+
+        /** An independent builder with the same settings (neither validates until {@link #build}). */
+        public Builder copy() {
+            Builder b = new Builder();
+            b.dims = dims.clone();
+            b.depths = depths.clone();
+            b.expansions = expansions.clone();
+            b.kernelSizes = kernelSizes.clone();
+            b.gridSizes = gridSizes.clone();
+            b.dsRatios = dsRatios.clone();
+            b.headDim = headDim;
+            b.numClasses = numClasses;
+            b.inChannels = inChannels;
+            b.height = height;
+            b.width = width;
+            b.dropRate = dropRate;
+            b.dropPathRate = dropPathRate;
+            b.headDropRate = headDropRate;
+            b.activation = activation;
+            b.attention = attention;
+            return b;
+        }
+
         public TransCnnConfig build() {
             return new TransCnnConfig(this);
         }

@@ -33,24 +33,33 @@ public record Evaluation(double accuracy, long[][] confusion, int count) {
         return new Evaluation((double) correct / Math.max(1, idx.length), confusion, idx.length);
     }
 
-    /** The confusion matrix as aligned text with class names. */
+    /**
+     * The confusion matrix as aligned text: one row per true class, led by its index and full name (the column is as
+     * wide as the longest, so that no name is cut), and one column per predicted class index.
+     */
     public String confusionTable(java.util.List<String> names) {
-        StringBuilder s = new StringBuilder(String.format("%-12s", "true\\pred"));
+        if (names.size() != confusion.length) {
+            throw new IllegalArgumentException(names.size() + " class names for a " + confusion.length + "-class "
+                    + "confusion matrix");
+        }
+        String header = "true\\pred";
+        int width = header.length();
+        for (int i = 0; i < confusion.length; i++) {
+            width = Math.max(width, (i + " " + names.get(i)).length());
+        }
+        String label = "%-" + (width + 1) + "s";
+        StringBuilder s = new StringBuilder(String.format(label, header));
         for (int j = 0; j < confusion.length; j++) {
             s.append(String.format("%6d", j));
         }
         s.append('\n');
         for (int i = 0; i < confusion.length; i++) {
-            s.append(String.format("%-12s", i + " " + abbreviate(names.get(i))));
+            s.append(String.format(label, i + " " + names.get(i)));
             for (long v : confusion[i]) {
                 s.append(String.format("%6d", v));
             }
             s.append('\n');
         }
         return s.toString();
-    }
-
-    private static String abbreviate(String name) {
-        return name.length() <= 10 ? name : name.substring(0, 10);
     }
 }

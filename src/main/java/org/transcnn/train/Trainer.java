@@ -60,7 +60,14 @@ public final class Trainer {
     public static final String METRICS_FILE = "metrics.json";
     public static final String CHART_FILE = "curves.png";
 
-    /** Settings of a run; {@link #defaults()} is the configuration the README reports. */
+    /**
+     * Settings of a run, validated on construction; {@link #defaults()} is the configuration the README reports.
+     * Messages name each setting by its {@code transcnn train} option ({@code width} is {@code --channels}).
+     *
+     * @param data the Fashion-MNIST directory, which must hold the dataset; null for {@link FashionMnist#DEFAULT_DIR}
+     *             or, when that has none, the embedded sample (see {@link FashionMnist#open})
+     * @param trainLimit the first N training images only; 0 for all of them
+     */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
                           int width, int trainLimit, Augment augment) {
@@ -68,6 +75,40 @@ public final class Trainer {
         /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
         public Options {
             augment = augment == null ? Augment.SHIFT_FLIP : augment;
+            if (out == null) {
+                throw new IllegalArgumentException("--out: an output directory is required");
+            }
+            atLeast("--epochs", epochs, 1);
+            atLeast("--batch-size", batchSize, 1);
+            if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+                throw new IllegalArgumentException("--lr " + number(learningRate) + ": expected a finite number "
+                        + "above 0");
+            }
+            if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+                throw new IllegalArgumentException("--weight-decay " + number(weightDecay) + ": expected a finite "
+                        + "number of at least 0");
+            }
+            atLeast("--warmup-epochs", warmupEpochs, 0);
+            if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+                throw new IllegalArgumentException("--label-smoothing " + number(labelSmoothing) + ": expected at "
+                        + "least 0 and below 1");
+            }
+            atLeast("--channels", width, 1);
+            if (trainLimit < 0) {
+                throw new IllegalArgumentException("--limit " + trainLimit + ": expected 0 (all training images) or "
+                        + "more");
+            }
+        }
+
+        private static void atLeast(String option, int value, int min) {
+            if (value < min) {
+                throw new IllegalArgumentException(option + " " + value + ": expected at least " + min);
+            }
+        }
+
+        /** {@code v} as a user would type it: 0 and 2 rather than 0.0 and 2.0. */
+        static String number(double v) {
+            return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
         }
 
         /** These options with another data directory, output directory and resume flag (the same run otherwise). */
@@ -76,8 +117,60 @@ public final class Trainer {
                     labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment);
         }
 
+        /**
+         * The settings that make this run differ from {@code other} (data, output directory and resume flag aside),
+         * as "OPTION: VALUE here, VALUE there", in option order; empty when they train the same run.
+         */
+        public List<String> differences(Options other) {
+            Map<String, String> mine = settings();
+            Map<String, String> theirs = other.settings();
+            List<String> out = new ArrayList<>();
+            mine.forEach((k, v) -> {
+                if (!v.equals(theirs.get(k))) {
+                    out.add(k + " " + theirs.get(k) + " in the run, " + v + " now");
+                }
+            });
+            return out;
+        }
+
+        /**
+         * The {@code transcnn train} arguments that differ from {@link #defaults()}, e.g. {@code --epochs 2
+         * --channels 8}: with {@code --out} and {@code --resume}, the command that continues this run.
+         */
+        public String arguments() {
+            Map<String, String> defaults = defaults().settings();
+            StringBuilder b = new StringBuilder();
+            settings().forEach((k, v) -> {
+                if (!v.equals(defaults.get(k))) {
+                    b.append(b.length() == 0 ? "" : " ").append(k);
+                    if (!v.equals("on")) {
+                        b.append(' ').append(v);
+                    }
+                }
+            });
+            return b.toString();
+        }
+
+        /** The settings that define the run, by option name, as the command line spells their values. */
+        private Map<String, String> settings() {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("--epochs", Integer.toString(epochs));
+            m.put("--batch-size", Integer.toString(batchSize));
+            m.put("--lr", number(learningRate));
+            m.put("--weight-decay", number(weightDecay));
+            m.put("--warmup-epochs", Integer.toString(warmupEpochs));
+            m.put("--label-smoothing", number(labelSmoothing));
+            m.put("--seed", Long.toString(seed));
+            m.put("--ablation", ablation ? "on" : "off");
+            m.put("--channels", Integer.toString(width));
+            m.put("--limit", Integer.toString(trainLimit));
+            m.put("--augment", augment.cliName());
+            return m;
+        }
+
+        /** Data from the default location (or the sample), out {@code runs/fashion-mnist}, 5 epochs, batch 128. */
         public static Options defaults() {
-            return new Options(FashionMnist.DEFAULT_DIR, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
+            return new Options(null, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
                     42, false, false, 16, 0, Augment.NONE);
         }
     }
@@ -87,9 +180,20 @@ public final class Trainer {
                         double imagesPerSecond, double seconds, long rssMb) {
     }
 
+    /**
+     * Names of the temporary files {@link OutputFiles#replace} writes before renaming them over
+     * {@value #MODEL_FILE}, {@value #METRICS_FILE} and {@value #CHART_FILE}: a process killed during a write leaves
+     * one behind, which the next run removes.
+     */
+    static final java.util.regex.Pattern LEFTOVER = java.util.regex.Pattern.compile(
+            "\\.(model\\.zip|metrics\\.json|curves\\.png)\\.[0-9]+\\.tmp");
+
     private final Options o;
     private final Parallelism parallel;
     private final PrintStream log;
+    /** Held while a checkpoint (model, metrics, chart) is written; {@link #interrupt} waits for it. */
+    private final Object checkpointLock = new Object();
+    private volatile boolean stopping;
 
     public Trainer(Options options, PrintStream log) {
         this(options, Parallelism.single(), log);
@@ -97,11 +201,6 @@ public final class Trainer {
 
     /** A run with {@code parallelism.workers()} workers; multi-worker runs refuse {@code --resume}. */
     public Trainer(Options options, Parallelism parallelism, PrintStream log) {
-        if (options.epochs() < 1 || options.batchSize() < 1 || !(options.learningRate() > 0)
-                || options.weightDecay() < 0 || options.warmupEpochs() < 0 || options.labelSmoothing() < 0
-                || options.labelSmoothing() >= 1 || options.width() < 1 || options.trainLimit() < 0) {
-            throw new IllegalArgumentException("invalid training options: " + options);
-        }
         parallelism.checkedForThisMachine();
         if (options.resume() && parallelism.workers() > 1) {
             throw new IllegalArgumentException("--resume cannot continue with --workers " + parallelism.workers()
@@ -134,26 +233,30 @@ public final class Trainer {
         return run(Integer.MAX_VALUE);
     }
 
-    /** Runs at most {@code maxEpochs} epochs of this run (tests use it to interrupt a run after a checkpoint). */
+    /**
+     * Runs at most {@code maxEpochs} epochs of this run (tests use it to interrupt a run after a checkpoint). Every
+     * check that can fail without training (the output directory, the resume state and options, the dataset) runs
+     * before the first batch.
+     */
     List<Epoch> run(int maxEpochs) throws IOException {
-        try {
-            Files.createDirectories(o.out());
-        } catch (IOException e) {
-            throw new IOException("cannot create output directory " + o.out() + " (" + e + ")", e);
+        if (o.data() != null) {
+            FashionMnist.requirePresent(o.data(), "--data");
         }
-        if (!Files.isWritable(o.out())) {
-            throw new IOException("output directory " + o.out() + " is not writable");
+        Path modelFile = prepareOutput();
+        State resumed = o.resume() ? resumable(modelFile) : null;
+        if (resumed != null && resumed.history.size() >= o.epochs()) {
+            log.printf("transcnn: the run in %s is complete (%d of %d epochs); nothing to do%n", o.out(),
+                    resumed.history.size(), o.epochs());
+            return new ArrayList<>(resumed.history);
         }
-        Path modelFile = o.out().resolve(MODEL_FILE);
-        if (!o.resume()) {
-            try (var entries = Files.list(o.out())) {
-                if (entries.findAny().isPresent()) {
-                    throw new IOException(o.out() + " is not empty" + (Files.exists(modelFile) ? " (it holds a run; "
-                            + "pass --resume to continue it)" : "") + ": choose an empty or new --out");
-                }
-            }
+        FashionMnist data = FashionMnist.open(o.data(), "--data", log::println);
+        if (resumed != null && resumed.trainImages != null && (resumed.trainImages != data.train().count()
+                || resumed.testImages != data.test().count())) {
+            throw new IOException(String.format("--resume: the run in %s trained on %,d training and %,d test images "
+                    + "(%s), this dataset (%s) has %,d and %,d; resume with the run's --data", o.out(),
+                    resumed.trainImages, resumed.testImages, resumed.dataSource, data.source(),
+                    data.train().count(), data.test().count()));
         }
-        FashionMnist data = FashionMnist.loadOrSample(o.data(), log::println);
         Batches train = new Batches(data.train(), INPUT_SIZE);
         int trainCount = o.trainLimit() > 0 ? Math.min(o.trainLimit(), data.train().count()) : data.train().count();
         int steps = (trainCount + o.batchSize() - 1) / o.batchSize();
@@ -162,22 +265,10 @@ public final class Trainer {
         List<Epoch> history = new ArrayList<>();
         ComputationGraph net;
         double priorSeconds = 0;
-        if (o.resume()) {
-            if (!Files.exists(modelFile)) {
-                throw new IOException("--resume: " + o.out() + " has no " + MODEL_FILE + " to continue");
-            }
-            State state = readState(modelFile);
-            if (state.parallel != null && state.parallel.workers() > 1) {
-                throw new IOException("--resume: the run in " + o.out() + " was trained with --workers "
-                        + state.parallel.workers() + "; multi-worker runs cannot be resumed exactly, start a new run");
-            }
-            if (!state.options.forRun(o.data(), o.out(), o.resume()).equals(o)) {
-                throw new IOException("--resume: the options differ from those of the run in " + o.out() + " ("
-                        + state.options + "); resume with the same options");
-            }
+        if (resumed != null) {
             net = ModelFile.load(modelFile, true);
-            history.addAll(state.history);
-            priorSeconds = state.wallSeconds;
+            history.addAll(resumed.history);
+            priorSeconds = resumed.wallSeconds;
             log.printf("resuming %s after epoch %d%n", o.out(), history.size());
         } else {
             net = TransCNN.builder(fashionConfig(o.width(), !o.ablation()))
@@ -221,7 +312,8 @@ public final class Trainer {
                     .setStyle(ProgressBarStyle.ASCII)
                     .setConsumer(new ConsoleProgressBarConsumer(log, 120))
                     .setUpdateIntervalMillis(System.console() != null ? 1000 : 15000)
-                    .showSpeed()
+                    .setUnit(" batches", 1)
+                    .showSpeed(new java.text.DecimalFormat("0.0"))
                     .build()) {
                 meter.start(bar);
                 fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), o.augment(), random,
@@ -232,20 +324,28 @@ public final class Trainer {
             Epoch e = new Epoch(epoch + 1, meter.meanLoss(), meter.accuracy(), test.accuracy(),
                     meter.seen() / seconds, seconds, Benchmark.rssMb());
             history.add(e);
-            log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
-                    e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
             double wall = priorSeconds + (System.nanoTime() - start) / 1e9;
             State state = new State();
             state.options = o;
             state.parallel = parallel;
             state.history = new ArrayList<>(history);
             state.wallSeconds = wall;
+            state.trainImages = data.train().count();
+            state.testImages = data.test().count();
+            state.dataSource = data.source();
             String stateJson = new ObjectMapper().writeValueAsString(state);
-            ModelFile.save(net, modelFile, true, Map.of(STATE_ENTRY, stateJson));
             boolean last = epoch == o.epochs() - 1;
-            Evaluation finalEval = last ? test : null;
-            writeMetrics(size, history, wall, finalEval);
-            writeChart(history);
+            synchronized (checkpointLock) {
+                if (stopping) {
+                    break;
+                }
+                ModelFile.save(net, modelFile, true, Map.of(STATE_ENTRY, stateJson));
+                writeMetrics(size, history, wall, last ? test : null);
+                writeChart(history);
+            }
+            // printed once the checkpoint is complete: an epoch that was reported is one that --resume keeps
+            log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
+                    e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
             if (last) {
                 log.printf("test accuracy %.4f after %d epochs, %s%n", test.accuracy(), o.epochs(),
                         Duration.ofSeconds((long) wall).toString().substring(2).toLowerCase());
@@ -253,6 +353,91 @@ public final class Trainer {
             }
         }
         return history;
+    }
+
+    /**
+     * Creates the output directory (checked first, see {@link OutputFiles#checkDirectory}), removes what interrupted
+     * writes left there (see {@link #LEFTOVER}), and checks that it suits the run: empty for a new run, holding
+     * {@value #MODEL_FILE} for {@code --resume}. Returns the model file.
+     */
+    private Path prepareOutput() throws IOException {
+        OutputFiles.checkDirectory(o.out(), "--out");
+        Files.createDirectories(o.out());
+        List<Path> removed = new ArrayList<>();
+        try (var entries = Files.list(o.out())) {
+            for (Path p : (Iterable<Path>) entries::iterator) {
+                if (LEFTOVER.matcher(p.getFileName().toString()).matches()
+                        && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.delete(p);
+                    removed.add(p);
+                }
+            }
+        }
+        for (Path p : removed) {
+            log.printf("transcnn: removed %s, a partial file left by an interrupted write%n", p);
+        }
+        Path modelFile = o.out().resolve(MODEL_FILE);
+        if (!o.resume()) {
+            try (var entries = Files.list(o.out())) {
+                if (entries.findAny().isPresent()) {
+                    throw new IOException(o.out() + " is not empty" + (Files.exists(modelFile) ? " (it holds a run; "
+                            + "pass --resume to continue it)" : "") + ": choose an empty or new --out");
+                }
+            }
+        } else if (!Files.exists(modelFile)) {
+            throw new IOException("--resume: " + o.out() + " has no " + MODEL_FILE + " to continue" + (removed.isEmpty()
+                    ? "" : " (the run was stopped while writing its first checkpoint; the partial file is removed)")
+                    + "; start the run without --resume: " + command(false));
+        }
+        return modelFile;
+    }
+
+    /** The run state in {@code modelFile}, if it continues this run: same workers, same options. */
+    private State resumable(Path modelFile) throws IOException {
+        State state = readState(modelFile);
+        if (state.parallel != null && state.parallel.workers() > 1) {
+            throw new IOException("--resume: the run in " + o.out() + " was trained with --workers "
+                    + state.parallel.workers() + "; multi-worker runs cannot be resumed exactly, start a new run");
+        }
+        List<String> differences = o.differences(state.options);
+        if (!differences.isEmpty()) {
+            throw new IOException("--resume: the options differ from those of the run in " + o.out() + ": "
+                    + String.join("; ", differences) + "; resume with the run's options: "
+                    + command(state.options.forRun(o.data(), o.out(), true)));
+        }
+        return state;
+    }
+
+    /**
+     * For a shutdown hook (SIGTERM, Ctrl-C): waits until a checkpoint being written is complete, keeps any further
+     * one from starting, and returns the line that tells how to continue from the last complete checkpoint. Once it
+     * has returned, this trainer writes nothing more.
+     */
+    public String interrupt() {
+        synchronized (checkpointLock) {
+            stopping = true;
+        }
+        Path model = o.out().resolve(MODEL_FILE);
+        if (!Files.exists(model)) {
+            return "transcnn: interrupted before the first checkpoint; nothing to resume, start again with: "
+                    + command(false);
+        }
+        if (parallel.workers() > 1) {
+            return "transcnn: interrupted; " + model + " holds the last complete epoch (multi-worker runs cannot be "
+                    + "resumed)";
+        }
+        return "transcnn: interrupted; resume with: " + command(true);
+    }
+
+    /** The command that starts ({@code resume} false) or continues this run. */
+    private String command(boolean resume) {
+        return command(o.forRun(o.data(), o.out(), resume));
+    }
+
+    private static String command(Options run) {
+        String args = run.arguments();
+        return "bin/transcnn train --out " + run.out() + (run.resume() ? " --resume" : "")
+                + (run.data() != null ? " --data " + run.data() : "") + (args.isEmpty() ? "" : " " + args);
     }
 
     /** DL4J's ParallelWrapper over {@code net}: batches made on this thread, one meter shared by all workers. */
@@ -290,6 +475,10 @@ public final class Trainer {
         public Parallelism parallel;
         public List<Epoch> history = new ArrayList<>();
         public double wallSeconds;
+        /** Images of the training and test sets, and where they came from; absent in checkpoints before 0.2. */
+        public Integer trainImages;
+        public Integer testImages;
+        public String dataSource;
     }
 
     /**

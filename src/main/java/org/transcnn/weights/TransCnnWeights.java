@@ -159,23 +159,25 @@ public final class TransCnnWeights {
     public static Checked readChecked(Path file, TransCNN.Builder defaults, boolean allowNonFinite)
             throws CheckpointException {
         Map<String, TorchTensor> sd = TorchCheckpoint.read(file, allowNonFinite);
-        TransCnnConfig config = inferConfig(file, sd, defaults.build().config().toBuilder());
+        TransCnnConfig config = inferConfig(file, sd, defaults.architecture());
         check(file, targets(TransCNN.builder(config).build().graphConfiguration()), sd);
         return new Checked(config, sd);
     }
 
     /**
      * The configuration the checkpoint describes: {@code defaults} with dims, depths, expansions, kernel sizes,
-     * classes, input channels and grid-vs-global per stage taken from the tensors.
+     * classes, input channels and grid-vs-global per stage taken from the tensors. Only the completed configuration
+     * is validated: the defaults alone may not be a valid architecture (a head dim of 24 does not divide the release
+     * dims 64/128/256/512, but does divide the checkpoint's 24/48/72/96). {@code defaults} is not changed.
      */
     public static TransCnnConfig inferConfig(Path file, Map<String, TorchTensor> sd, TransCnnConfig.Builder defaults)
             throws CheckpointException {
-        TransCnnConfig base = defaults.build();
         int[] dims = new int[4];
         int[] depths = new int[4];
         int[] expansions = new int[4];
         int[] kernels = new int[4];
-        int[] grids = base.gridSizes();
+        // a wrong count of grid sizes is left for the validation of the completed configuration to name
+        int[] grids = defaults.currentGridSizes();
         long[] stem = shape(file, sd, "patch_embed.0.weight", 4);
         boolean attention = sd.containsKey("blocks.0.0.attn.qkv.weight");
         for (int s = 0; s < 4; s++) {
@@ -192,6 +194,9 @@ public final class TransCnnWeights {
             expansions[s] = hidden / dims[s];
             kernels[s] = dim(file, sd, b0 + "conv.conv2.0.weight", 2);
             boolean grid = sd.containsKey(b0 + "attn.grid_norm.weight");
+            if (grids.length != 4) {
+                continue;
+            }
             if (!grid) {
                 grids[s] = 1;
             } else if (grids[s] == 1) {
@@ -202,7 +207,7 @@ public final class TransCnnWeights {
         }
         int classes = sd.containsKey(CLASSIFIER_WEIGHT) ? dim(file, sd, CLASSIFIER_WEIGHT, 0) : 0;
         try {
-            return base.toBuilder().dims(dims).depths(depths).expansions(expansions).kernelSizes(kernels)
+            return defaults.copy().dims(dims).depths(depths).expansions(expansions).kernelSizes(kernels)
                     .gridSizes(grids).numClasses(classes).inChannels((int) stem[1]).attention(attention).build();
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(file, "the checkpoint's architecture does not fit: " + e.getMessage(), e);

@@ -1,5 +1,6 @@
 package org.transcnn.cli;
 
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -10,9 +11,13 @@ import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.transcnn.Fixtures;
 import org.transcnn.data.Npy;
+import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.models.Preset;
+import org.transcnn.models.TransCNN;
+import org.transcnn.models.TransCnnConfig;
 import org.transcnn.weights.TorchCheckpoint;
 import org.transcnn.weights.TorchWriter;
+import org.transcnn.weights.TransCnnWeights;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -95,6 +100,30 @@ class TransCnnCliTest {
         INDArray logits = Npy.read(dir.resolve("out").resolve("logits.npy"));
         assertTrue(Float.isNaN(logits.getFloat(0, 7)) && Float.isNaN(logits.getFloat(1, 7)), logits.toString());
         assertTrue(Float.isFinite(logits.getFloat(0, 6)), "the other classes stay finite: " + logits);
+    }
+
+    /**
+     * A checkpoint of dims 24/48/72/96 and head dim 24, which the official code builds: the release head dim 64 does
+     * not divide these dims, and 24 does not divide the release dims 64/128/256/512, so the head dim may only be
+     * checked against the checkpoint's own dims (it used to be refused with "dims[0] = 64 is not divisible by
+     * headDim 24" before the checkpoint was read).
+     */
+    @Test
+    void inferLoadsACheckpointWhoseHeadDimDoesNotDivideTheReleaseDims() throws Exception {
+        TransCnnConfig config = TransCnnConfig.builder().dims(24, 48, 72, 96).depths(1, 1, 1, 1).headDim(24)
+                .gridSizes(4, 4, 2, 1).dsRatios(4, 2, 2, 1).numClasses(5).inputSize(64, 64).build();
+        ComputationGraph net = TransCNN.builder(config).seed(3).build().init();
+        Path pth = dir.resolve("head24.pth");
+        TorchWriter.write(pth, TransCnnWeights.toTorch(net.getConfiguration(), net.paramTable()), Map.of());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 64, 64);
+        Path input = dir.resolve("x.npy");
+        Npy.write(x, input);
+        Path out = dir.resolve("out");
+        TransCnnCliAccess.Result r = run("infer", "--weights", pth.toString(), "--input", input.toString(), "--out",
+                out.toString(), "--head-dim", "24", "--grid-sizes", "4,4,2,1", "--ds-ratios", "4,2,2,1");
+        assertEquals(0, r.code(), r.err());
+        INDArray expected = net.feedForward(x, false).get(TransCNN.LOGITS);
+        assertClose(Npy.read(out.resolve("logits.npy")), expected);
     }
 
     static void assertClose(INDArray actual, INDArray reference) {

@@ -27,7 +27,7 @@ class ParallelTrainingTest {
 
     static Trainer.Options options(Path out, int limit, boolean resume) {
         Trainer.Options d = Trainer.Options.defaults();
-        return new Trainer.Options(Path.of("/nonexistent/fashion-mnist"), out, 2, 32, d.learningRate(),
+        return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, limit, d.augment());
     }
 
@@ -68,13 +68,16 @@ class ParallelTrainingTest {
         Path out = dir.resolve("never");
         for (String bad : List.of("0", "-3", String.valueOf(max + 1))) {
             TransCnnCliAccess.Result r = TransCnnCliAccess.run("train", "--out", out.toString(), "--workers", bad);
-            assertEquals(1, r.code(), r.err());
+            assertEquals(2, r.code(), "a parameter error: " + r.err());
             assertEquals("transcnn: --workers " + bad + ": must be between 1 and " + max + " (one worker per CPU core "
-                    + "here; each worker holds its own copy of the model)", r.err().trim());
+                    + "here; each worker holds its own copy of the model) (see 'transcnn train --help')",
+                    r.err().trim());
         }
         TransCnnCliAccess.Result mode = TransCnnCliAccess.run("train", "--out", out.toString(), "--workers", "2",
                 "--parallel-mode", "ring");
-        assertEquals("transcnn: --parallel-mode ring: must be one of averaging, shared", mode.err().trim());
+        assertEquals(2, mode.code());
+        assertEquals("transcnn: --parallel-mode ring: must be one of averaging, shared (see 'transcnn train --help')",
+                mode.err().trim());
         TransCnnCliAccess.Result freq = TransCnnCliAccess.run("train", "--out", out.toString(), "--workers", "2",
                 "--averaging-frequency", "0");
         assertTrue(freq.err().startsWith("transcnn: --averaging-frequency 0: must be at least 1"), freq.err());

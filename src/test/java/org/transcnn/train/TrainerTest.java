@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.transcnn.cli.TransCnnCliAccess;
+import org.transcnn.data.FashionMnist;
 import org.transcnn.io.ModelFile;
 
 import java.io.ByteArrayOutputStream;
@@ -28,7 +29,7 @@ class TrainerTest {
 
     static Trainer.Options options(Path out, boolean resume) {
         Trainer.Options d = Trainer.Options.defaults();
-        return new Trainer.Options(Path.of("/nonexistent/fashion-mnist"), out, 2, 32, d.learningRate(),
+        return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0, d.augment());
     }
 
@@ -60,11 +61,20 @@ class TrainerTest {
         new Trainer(options(split, false), quiet()).run(1);
         assertEquals(1, Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history.size());
         IOException changed = assertThrows(IOException.class, () -> new Trainer(new Trainer.Options(
-                Path.of("/nonexistent/fashion-mnist"), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0,
+                SampleData.dir(), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0,
                 Augment.SHIFT_FLIP),
                 quiet()).run());
-        assertTrue(changed.getMessage().contains("the options differ"), changed.getMessage());
-        List<Trainer.Epoch> resumed = new Trainer(options(split, true), quiet()).run();
+        assertEquals("--resume: the options differ from those of the run in " + split + ": --batch-size 32 in the "
+                + "run, 64 now; --augment none in the run, shift-flip now; resume with the run's options: "
+                + "bin/transcnn train --out " + split + " --resume --data " + SampleData.dir() + " --epochs 2 "
+                + "--batch-size 32 --seed 7 --channels 8", changed.getMessage());
+        // the line an interruption prints is a command that continues the run
+        String line = new Trainer(options(split, false), quiet()).interrupt();
+        String prefix = "transcnn: interrupted; resume with: bin/transcnn ";
+        assertTrue(line.startsWith(prefix), line);
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run(line.substring(prefix.length()).split(" "));
+        assertEquals(0, r.code(), r.err());
+        List<Trainer.Epoch> resumed = Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history;
         assertEquals(2, resumed.size());
         ComputationGraph a = ModelFile.load(full.resolve(Trainer.MODEL_FILE), true);
         ComputationGraph b = ModelFile.load(split.resolve(Trainer.MODEL_FILE), true);
@@ -86,7 +96,7 @@ class TrainerTest {
         Trainer.State old = Trainer.readState(out.resolve(Trainer.MODEL_FILE));
         assertEquals(1, old.history.size());
         assertEquals(2, old.options.epochs());
-        Trainer.Options o = old.options.forRun(old.options.data(), out, true);
+        Trainer.Options o = old.options.forRun(SampleData.dir(), out, true);
         List<Trainer.Epoch> h = new Trainer(o, quiet()).run();
         assertEquals(2, h.size());
         assertEquals(old.history.get(0), h.get(0), "epoch 1 as 0.1.0 recorded it");
@@ -109,12 +119,34 @@ class TrainerTest {
         assertEquals("user's model", Files.readString(out.resolve(Trainer.MODEL_FILE)));
     }
 
+    /** Class names are printed whole: "T-shirt/top" (11 characters) used to be cut to "T-shirt/to". */
+    @Test
+    void theConfusionTableKeepsWholeClassNames() {
+        long[][] confusion = new long[10][10];
+        confusion[0][0] = 7;
+        List<String> lines = new Evaluation(1, confusion, 7).confusionTable(FashionMnist.CLASSES).lines().toList();
+        assertEquals("true\\pred          0     1     2     3     4     5     6     7     8     9", lines.get(0));
+        assertEquals("0 T-shirt/top      7     0     0     0     0     0     0     0     0     0", lines.get(1));
+        assertEquals("9 Ankle boot       0     0     0     0     0     0     0     0     0     0", lines.get(10));
+    }
+
+    /** Before the first checkpoint there is nothing to resume: the line says how to start again. */
+    @Test
+    void anInterruptionBeforeTheFirstCheckpointSaysToStartAgain() {
+        Path out = dir.resolve("early");
+        assertEquals("transcnn: interrupted before the first checkpoint; nothing to resume, start again with: "
+                + "bin/transcnn train --out " + out + " --data " + SampleData.dir() + " --epochs 2 --batch-size 32 "
+                + "--seed 7 --channels 8", new Trainer(options(out, false), quiet()).interrupt());
+    }
+
     @Test
     void unwritableOutputAndMissingModelGiveClearErrors() throws IOException {
         Path file = Files.writeString(dir.resolve("plain-file"), "x");
         TransCnnCliAccess.Result r = TransCnnCliAccess.run("train", "--out", file.resolve("sub").toString(),
                 "--epochs", "1");
-        assertTrue(r.code() != 0 && r.err().startsWith("transcnn: cannot create output directory "), r.err());
+        assertEquals(1, r.code());
+        assertEquals("transcnn: --out " + file.resolve("sub") + ": cannot be created: " + file + " is a file, not a "
+                + "directory", r.err().strip());
         TransCnnCliAccess.Result m = TransCnnCliAccess.run("eval", "--model", dir.resolve("none.zip").toString());
         assertTrue(m.code() != 0 && m.err().contains("none.zip: no such file (model)"), m.err());
     }
