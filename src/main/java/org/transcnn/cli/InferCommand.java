@@ -88,7 +88,7 @@ final class InferCommand implements Callable<Integer> {
         String logits = config.numClasses() > 0 ? TransCNN.LOGITS : TransCNN.POOL;
         Map<String, INDArray> results = new LinkedHashMap<>();
         for (int s = 1; s <= 4; s++) {
-            results.put("stage" + s, acts.get(TransCNN.stageOutput(config, s)));
+            results.put("stage" + s, acts.get(TransCNN.stageVertex(config, s - 1)));
         }
         results.put("logits", acts.get(logits));
         // network order: the first to overflow is named; with --allow-non-finite they are the expected result

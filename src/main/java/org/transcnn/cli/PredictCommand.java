@@ -7,7 +7,7 @@ import org.transcnn.data.DataConfig;
 import org.transcnn.data.Finite;
 import org.transcnn.data.ImageNetClasses;
 import org.transcnn.data.ImagePreprocessor;
-import org.transcnn.models.Preset;
+import org.transcnn.models.ReleasedWeights;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 import org.transcnn.weights.TransCnnWeights;
@@ -50,10 +50,10 @@ final class PredictCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files (JPEG, PNG, BMP, GIF, TIFF)")
     List<Path> images;
 
-    @Option(names = "--height", defaultValue = "" + Preset.NATIVE_SIZE, description = "input height (default 256)")
+    @Option(names = "--height", defaultValue = "" + ReleasedWeights.NATIVE_SIZE, description = "input height (default 256)")
     int height;
 
-    @Option(names = "--width", defaultValue = "" + Preset.NATIVE_SIZE, description = "input width (default 256)")
+    @Option(names = "--width", defaultValue = "" + ReleasedWeights.NATIVE_SIZE, description = "input width (default 256)")
     int width;
 
     @Option(names = "--crop-fraction", defaultValue = "" + DataConfig.DEIT_CROP_FRACTION,
