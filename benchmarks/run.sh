@@ -49,7 +49,7 @@ run --preset BASE --height 256 --width 256 --activation GELU
 run --preset RESNET50 --height 224 --width 224
 mv "$tmp" "$out/results.jsonl"
 chmod 644 "$out/results.jsonl"
-jar=$(ls "$root"/target/transcnn-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -n 1)
-java -cp "$jar:$root/target/lib/*" org.transcnn.bench.BenchmarkReport "$out/results.jsonl" "$out/results.png" \
+jar=$(ls "$root"/cli/target/transcnn-cli-*.jar | grep -v -- '-sources\|-javadoc\|-tests' | head -n 1)
+java -cp "$jar:$root/cli/target/lib/*" org.transcnn.bench.BenchmarkReport "$out/results.jsonl" "$out/results.png" \
   | tee "$out/results.md"
 "$root/benchmarks/profile.sh" SMALL | tee "$out/ops.md"

@@ -9,10 +9,17 @@ import org.transcnn.models.TransCnnConfig;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /** The reference data produced by the official PyTorch TransCNN (copied from shared/fixtures). */
 public final class Fixtures {
@@ -23,11 +30,37 @@ public final class Fixtures {
     private Fixtures() {
     }
 
+    private static final Map<String, Path> EXTRACTED = new ConcurrentHashMap<>();
+
+    /**
+     * The fixture's folder: in the test classes, or, when they come from the library's test jar (the command line's
+     * tests), a copy extracted to a temporary folder once per run.
+     */
     public static Path dir(String fixture) {
         try {
-            return Paths.get(Fixtures.class.getResource("/fixtures/" + fixture + "/config.json").toURI()).getParent();
+            URI uri = Fixtures.class.getResource("/fixtures/" + fixture + "/config.json").toURI();
+            if (!"jar".equals(uri.getScheme())) {
+                return Paths.get(uri).getParent();
+            }
+            return EXTRACTED.computeIfAbsent(fixture, f -> extract(uri, f));
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static Path extract(URI configInJar, String fixture) {
+        try (FileSystem jar = FileSystems.newFileSystem(configInJar, Map.of())) {
+            Path source = jar.getPath("/fixtures", fixture);
+            Path target = Files.createTempDirectory("transcnn-fixture-").resolve(fixture);
+            Files.createDirectories(target);
+            try (Stream<Path> files = Files.list(source)) {
+                for (Path p : (Iterable<Path>) files::iterator) {
+                    Files.copy(p, target.resolve(p.getFileName().toString()));
+                }
+            }
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract fixture " + fixture + " from " + configInJar, e);
         }
     }
 
