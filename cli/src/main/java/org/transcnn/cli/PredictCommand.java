@@ -6,10 +6,16 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.data.DataConfig;
 import org.transcnn.data.Finite;
 import org.transcnn.data.ImageNetClasses;
+import org.transcnn.data.FashionMnist;
+import org.transcnn.data.ImageDataset;
 import org.transcnn.data.ImagePreprocessor;
+import org.transcnn.io.ModelFile;
 import org.transcnn.models.ReleasedWeights;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
+import org.transcnn.train.Augment;
+import org.transcnn.train.Batches;
+import org.transcnn.train.Trainer;
 import org.transcnn.weights.TransCnnWeights;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,17 +24,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 
 /**
- * {@code transcnn predict}: classifies image files with an official checkpoint and prints, per image, the top
+ * {@code transcnn predict}: classifies image files with an official checkpoint ({@code --weights}) or a model
+ * trained by {@code transcnn train} ({@code --model}, see {@link #fashionInput}) and prints, per image, the top
  * classes with their probabilities (softmax of the logits). Images are preprocessed by the release's
  * {@link DataConfig} (bicubic, crop fraction 0.875, ImageNet mean and std) at the chosen input size. A 1000-class
  * model is labelled with the ImageNet class names shipped in the jar, any other with class indices or
@@ -38,14 +49,19 @@ import java.util.stream.IntStream;
  * probabilities, from overflowing weights). The exit code is then 1.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = "Classify JPEG/PNG images with an official checkpoint: top classes with probabilities.")
+        description = "Classify JPEG/PNG images with an official checkpoint or a model trained by 'train': top "
+                + "classes with probabilities.")
 final class PredictCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "PyTorch state_dict checkpoint (.pth)")
+    @Option(names = "--weights", description = "PyTorch state_dict checkpoint (.pth), e.g. a released one")
     Path weights;
+
+    @Option(names = "--model", description = "or a model.zip written by 'transcnn train': Fashion-MNIST classes, "
+            + "each image scaled to 28x28 gray and centred on the 32x32 canvas as in training")
+    Path model;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files (JPEG, PNG, BMP, GIF, TIFF)")
     List<Path> images;
@@ -87,6 +103,17 @@ final class PredictCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--max-pixels must be in [1, " + ImagePreprocessor.MAX_PIXELS_CEILING
                     + "], got " + maxPixels);
         }
+        if ((weights == null) == (model == null)) {
+            throw new IllegalArgumentException("give either --weights F.pth (a PyTorch checkpoint) or --model "
+                    + "OUT/model.zip (a model written by 'transcnn train')");
+        }
+        if (model != null) {
+            ComputationGraph net = ModelFile.load(model);
+            Trainer.readState(model);
+            List<String> names = labels == null ? FashionMnist.CLASSES
+                    : ImageNetClasses.read(labels, "--labels", FashionMnist.CLASSES.size());
+            return score(net, names, image -> fashionInput(ImagePreprocessor.read(image, maxPixels)));
+        }
         ImagePreprocessor preprocessor = new ImagePreprocessor(
                 DataConfig.imagenet(height, width).withCropFraction(cropFraction), maxPixels);
         TransCNN.Builder defaults = architecture.defaults(3, height, width);
@@ -102,6 +129,31 @@ final class PredictCommand implements Callable<Integer> {
         }
         List<String> names = names(config.numClasses());
         ComputationGraph net = TransCnnWeights.init(checked, defaults);
+        return score(net, names, preprocessor::load);
+    }
+
+    /**
+     * The input a model trained by {@code transcnn train} expects for {@code image}: its luminance scaled to 28x28
+     * (bilinear), then exactly the evaluation path of training ({@link Batches}: centred on the 32x32 canvas,
+     * normalised with the Fashion-MNIST mean and standard deviation). Fashion-MNIST's images are light garments on
+     * black; a photo of a dark garment on white would need inverting first.
+     */
+    static INDArray fashionInput(BufferedImage image) {
+        int side = 28;
+        BufferedImage gray = new BufferedImage(side, side, BufferedImage.TYPE_BYTE_GRAY);
+        Graphics2D g = gray.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.drawImage(image, 0, 0, side, side, null);
+        g.dispose();
+        byte[] pixels = new byte[side * side];
+        gray.getRaster().getDataElements(0, 0, side, side, pixels);
+        ImageDataset one = new ImageDataset(pixels, new byte[1], 1, side, side, FashionMnist.CLASSES.size());
+        return new Batches(one, Trainer.INPUT_SIZE).batch(new int[] {0}, 0, 1, Augment.NONE, new Random(0), 0)
+                .getFeatures(0);
+    }
+
+    /** Scores the images {@code batch} at a time, printing each one's top classes or its error line. */
+    private int score(ComputationGraph net, List<String> names, ImageLoader loader) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         int failed = 0;
@@ -109,7 +161,7 @@ final class PredictCommand implements Callable<Integer> {
             List<Path> read = new ArrayList<>();
             List<INDArray> inputs = new ArrayList<>();
             for (Path image : images.subList(from, Math.min(images.size(), from + batch))) {
-                INDArray input = loadOrReport(image, preprocessor::load, err);
+                INDArray input = loadOrReport(image, loader, err);
                 if (input == null) {
                     failed++;
                 } else {

@@ -237,4 +237,51 @@ class PredictCommandTest {
                 + "probabilities; not scored");
         assertEquals("", r.out().strip(), "nothing printed for it");
     }
+
+    /**
+     * A model.zip written by {@code train} predicts with that run's class names, on each image as training saw the
+     * dataset's (28x28 gray on the 32x32 canvas): the probabilities are those of the evaluation path on the same
+     * Fashion-MNIST test image.
+     */
+    @Test
+    void aModelTrainedByTrainPredictsWithTheFashionClasses() throws Exception {
+        Path out = dir.resolve("run");
+        TransCnnCliAccess.Result t = TransCnnCliAccess.run("train", "--out", out.toString(), "--data",
+                org.transcnn.train.SampleData.dir().toString(), "--epochs", "1", "--limit", "64", "--channels", "4",
+                "--batch-size", "32");
+        assertEquals(0, t.code(), t.err());
+        org.transcnn.data.ImageDataset test = org.transcnn.data.FashionMnist.load(org.transcnn.train.SampleData.dir())
+                .test();
+        BufferedImage garment = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        for (int r = 0; r < 28; r++) {
+            for (int c = 0; c < 28; c++) {
+                int v = test.pixel(3, r, c);
+                garment.getRaster().setSample(c, r, 0, v);
+            }
+        }
+        Path png = dir.resolve("garment.png");
+        assertTrue(ImageIO.write(garment, "png", png.toFile()));
+        Path model = out.resolve("model.zip");
+        TransCnnCliAccess.Result r = TransCnnCliAccess.run("predict", "--model", model.toString(), "--top", "3",
+                png.toString());
+        assertEquals(0, r.code(), r.err());
+        ComputationGraph net = org.transcnn.io.ModelFile.load(model);
+        INDArray x = new org.transcnn.train.Batches(test, org.transcnn.train.Trainer.INPUT_SIZE)
+                .batch(new int[] {3}, 0, 1, org.transcnn.train.Augment.NONE, new Random(0), 0).getFeatures(0);
+        INDArray p = net.outputSingle(x);
+        List<String[]> rows = block(r.out(), png, 3);
+        int best = p.argMax(1).getInt(0);
+        assertEquals(best, Integer.parseInt(rows.get(0)[1]));
+        assertEquals(org.transcnn.data.FashionMnist.CLASSES.get(best), rows.get(0)[2]);
+        assertEquals(p.getDouble(0, best), Double.parseDouble(rows.get(0)[0]), 1e-4);
+
+        TransCnnCliAccess.Result both = TransCnnCliAccess.run("predict", "--model", model.toString(), "--weights",
+                model.toString(), png.toString());
+        assertTrue(both.code() != 0 && both.err().contains("give either --weights F.pth"), both.err());
+        Path notARun = dir.resolve("plain.zip");
+        org.transcnn.io.ModelFile.save(net, notARun, false);
+        TransCnnCliAccess.Result plain = TransCnnCliAccess.run("predict", "--model", notARun.toString(),
+                png.toString());
+        assertTrue(plain.code() != 0 && plain.err().contains("not written by 'transcnn train'"), plain.err());
+    }
 }
