@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
+import org.transcnn.models.VertexNames;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,9 +46,9 @@ import java.util.function.Function;
 public final class TransCnnWeights {
 
     private static final Logger LOG = LoggerFactory.getLogger(TransCnnWeights.class);
-    private static final String CLASSIFIER_WEIGHT = TransCNN.LOGITS + ".weight";
-    private static final String CLASSIFIER_PREFIX = TransCNN.LOGITS + ".";
-    private static final String STEM_WEIGHT = TransCNN.STEM + ".0.weight";
+    private static final String CLASSIFIER_WEIGHT = VertexNames.LOGITS + ".weight";
+    private static final String CLASSIFIER_PREFIX = VertexNames.LOGITS + ".";
+    private static final String STEM_WEIGHT = VertexNames.STEM + ".0.weight";
 
     private TransCnnWeights() {
     }
@@ -178,12 +179,12 @@ public final class TransCnnWeights {
         int[] kernels = new int[4];
         // a wrong count of grid sizes is left for the validation of the completed configuration to name
         int[] grids = defaults.currentGridSizes();
-        long[] stem = shape(file, sd, "patch_embed.0.weight", 4);
-        boolean attention = sd.containsKey("blocks.0.0.attn.qkv.weight");
+        long[] stem = shape(file, sd, STEM_WEIGHT, 4);
+        boolean attention = sd.containsKey(VertexNames.block(0, 0) + ".attn.qkv.weight");
         for (int s = 0; s < 4; s++) {
-            String b0 = "blocks." + s + ".0.";
+            String b0 = VertexNames.block(s, 0) + ".";
             dims[s] = dim(file, sd, b0 + "conv.conv1.0.weight", 1);
-            while (sd.containsKey("blocks." + s + "." + depths[s] + ".conv.conv1.0.weight")) {
+            while (sd.containsKey(VertexNames.block(s, depths[s]) + ".conv.conv1.0.weight")) {
                 depths[s]++;
             }
             int hidden = dim(file, sd, b0 + "conv.conv1.0.weight", 0);

@@ -17,6 +17,7 @@ import org.transcnn.train.Augment;
 import org.transcnn.train.Batches;
 import org.transcnn.train.Trainer;
 import org.transcnn.weights.TransCnnWeights;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -96,12 +97,15 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (top < 1 || batch < 1) {
-            throw new IllegalArgumentException("--top and --batch must be >= 1, got " + top + " and " + batch);
+        if (top < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--top " + top + ": expected at least 1");
+        }
+        if (batch < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--batch " + batch + ": expected at least 1");
         }
         if (maxPixels < 1 || maxPixels > ImagePreprocessor.MAX_PIXELS_CEILING) {
-            throw new IllegalArgumentException("--max-pixels must be in [1, " + ImagePreprocessor.MAX_PIXELS_CEILING
-                    + "], got " + maxPixels);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-pixels " + maxPixels
+                    + ": expected 1 to " + ImagePreprocessor.MAX_PIXELS_CEILING);
         }
         if ((weights == null) == (model == null)) {
             throw new IllegalArgumentException("give either --weights F.pth (a PyTorch checkpoint) or --model "

@@ -183,7 +183,16 @@ class PredictCommandTest {
         args[args.length - 2] = "15000";
         assertEquals(0, TransCnnCliAccess.run(args).code());
         args[args.length - 2] = "0";
-        TransCnnCliTest.assertError(TransCnnCliAccess.run(args), "--max-pixels must be in [1, 2147483639], got 0");
+        TransCnnCliAccess.Result zero = TransCnnCliAccess.run(args);
+        TransCnnCliTest.assertError(zero, "transcnn: --max-pixels 0: expected 1 to 2147483639 (see 'transcnn "
+                + "predict --help')");
+        assertEquals(2, zero.code(), "a bad option value is a usage error");
+        String[] top = {"predict", "--weights", Fixtures.file(F, "model.pth").toString(), "--top", "0",
+                png.toString()};
+        TransCnnCliTest.assertError(TransCnnCliAccess.run(top), "transcnn: --top 0: expected at least 1");
+        String[] batch = {"predict", "--weights", Fixtures.file(F, "model.pth").toString(), "--batch", "-1",
+                png.toString()};
+        TransCnnCliTest.assertError(TransCnnCliAccess.run(batch), "transcnn: --batch -1: expected at least 1");
     }
 
     /** Out of memory while reading one image is that image's error, like any other, not the batch's end. */
