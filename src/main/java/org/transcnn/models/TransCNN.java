@@ -75,7 +75,7 @@ public final class TransCNN {
     }
 
     private TransCNN(Builder b) {
-        this.config = b.config.build();
+        this.config = b.toConfig();
         this.seed = b.seed;
         this.updater = b.updater;
         this.weightInit = b.weightInit;
@@ -107,12 +107,12 @@ public final class TransCNN {
 
     /** Builder starting from a preset's official configuration (1000 classes, RGB, 256x256). */
     public static Builder builder(Preset preset) {
-        return new Builder(preset.config().toBuilder());
+        return new Builder(preset.config());
     }
 
     /** Builder starting from any configuration. */
     public static Builder builder(TransCnnConfig config) {
-        return new Builder(config.toBuilder());
+        return new Builder(config);
     }
 
     public TransCnnConfig config() {
@@ -286,9 +286,12 @@ public final class TransCNN {
         return net;
     }
 
-    /** Zoo-style builder: architecture settings delegate to {@link TransCnnConfig.Builder}. */
-    public static final class Builder {
-        private TransCnnConfig.Builder config;
+    /**
+     * Zoo-style builder: the architecture settings are {@link TransCnnConfig.Settings}' (inherited: the same setters
+     * as {@link TransCnnConfig.Builder}), plus the network's seed, updater, initialisation, weight decay, data type,
+     * workspace mode and features-only outputs.
+     */
+    public static final class Builder extends TransCnnConfig.Settings<Builder> {
         private long seed = 42;
         private IUpdater updater = new Adam(1e-3);
         private IWeightInit weightInit = new TruncatedNormalInit(0.02);
@@ -297,8 +300,13 @@ public final class TransCNN {
         private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
         private int[] outIndices;
 
-        private Builder(TransCnnConfig.Builder config) {
-            this.config = config;
+        private Builder(TransCnnConfig config) {
+            copyFrom(config.toBuilder());
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
         }
 
         /**
@@ -308,64 +316,14 @@ public final class TransCNN {
          * dims are known.
          */
         public TransCnnConfig.Builder architecture() {
-            return config.copy();
+            TransCnnConfig.Builder b = TransCnnConfig.builder();
+            b.copyFrom(this);
+            return b;
         }
 
         /** Replaces the whole architecture (settings such as seed and updater are kept). */
         public Builder config(TransCnnConfig config) {
-            this.config = config.toBuilder();
-            return this;
-        }
-
-        /** Classes of the head (&gt;= 1), or 0 for a headless network whose output is the pooled embedding. */
-        public Builder numClasses(int numClasses) {
-            config.numClasses(numClasses);
-            return this;
-        }
-
-        public Builder inChannels(int inChannels) {
-            config.inChannels(inChannels);
-            return this;
-        }
-
-        /** Input height and width, in this order (never swapped). */
-        public Builder inputSize(int height, int width) {
-            config.inputSize(height, width);
-            return this;
-        }
-
-        public Builder dropRate(double dropRate) {
-            config.dropRate(dropRate);
-            return this;
-        }
-
-        public Builder dropPathRate(double dropPathRate) {
-            config.dropPathRate(dropPathRate);
-            return this;
-        }
-
-        public Builder headDropRate(double headDropRate) {
-            config.headDropRate(headDropRate);
-            return this;
-        }
-
-        public Builder activation(TransCnnConfig.Act activation) {
-            config.activation(activation);
-            return this;
-        }
-
-        public Builder headDim(int headDim) {
-            config.headDim(headDim);
-            return this;
-        }
-
-        public Builder gridSizes(int... gridSizes) {
-            config.gridSizes(gridSizes);
-            return this;
-        }
-
-        public Builder dsRatios(int... dsRatios) {
-            config.dsRatios(dsRatios);
+            copyFrom(config.toBuilder());
             return this;
         }
 

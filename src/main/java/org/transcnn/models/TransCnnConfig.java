@@ -46,7 +46,7 @@ public final class TransCnnConfig {
     private final Act activation;
     private final boolean attention;
 
-    private TransCnnConfig(Builder b) {
+    private TransCnnConfig(Settings<?> b) {
         this.dims = b.dims.clone();
         this.depths = b.depths.clone();
         this.expansions = b.expansions.clone();
@@ -269,118 +269,125 @@ public final class TransCnnConfig {
     }
 
     /**
-     * Builder with the official defaults: release grid sizes 8,8,8,1, pooling ratios 8,4,2,1, kernels 5,3,5,3,
-     * head dim 64, 1000 classes, RGB 256x256, SiLU, head dropout 0.2, no block dropout or drop path.
+     * The architecture settings, with the official defaults: release grid sizes 8,8,8,1, pooling ratios 8,4,2,1,
+     * kernels 5,3,5,3, head dim 64, 1000 classes, RGB 256x256, SiLU, head dropout 0.2, no block dropout or drop path.
+     * Both {@link Builder} and {@code TransCNN.Builder} inherit these setters, so each setting is set one way.
      */
-    public static final class Builder {
-        private int[] dims = {64, 128, 256, 512};
-        private int[] depths = {2, 2, 4, 2};
-        private int[] expansions = {4, 4, 4, 4};
-        private int[] kernelSizes = {5, 3, 5, 3};
-        private int[] gridSizes = {8, 8, 8, 1};
-        private int[] dsRatios = {8, 4, 2, 1};
-        private int headDim = 64;
-        private int numClasses = 1000;
-        private int inChannels = 3;
-        private int height = 256;
-        private int width = 256;
-        private double dropRate;
-        private double dropPathRate;
-        private double headDropRate = 0.2;
-        private Act activation = Act.SILU;
-        private boolean attention = true;
+    public abstract static class Settings<B extends Settings<B>> {
+        int[] dims = {64, 128, 256, 512};
+        int[] depths = {2, 2, 4, 2};
+        int[] expansions = {4, 4, 4, 4};
+        int[] kernelSizes = {5, 3, 5, 3};
+        int[] gridSizes = {8, 8, 8, 1};
+        int[] dsRatios = {8, 4, 2, 1};
+        int headDim = 64;
+        int numClasses = 1000;
+        int inChannels = 3;
+        int height = 256;
+        int width = 256;
+        double dropRate;
+        double dropPathRate;
+        double headDropRate = 0.2;
+        Act activation = Act.SILU;
+        boolean attention = true;
 
-        private Builder() {
+        Settings() {
         }
 
+        /** This builder, typed as the subclass, so that the setters chain. */
+        protected abstract B self();
+
         /** Channels C1..C4 of the four stages. */
-        public Builder dims(int... dims) {
+        public B dims(int... dims) {
             this.dims = dims.clone();
-            return this;
+            return self();
         }
 
         /** Blocks per stage. */
-        public Builder depths(int... depths) {
+        public B depths(int... depths) {
             this.depths = depths.clone();
-            return this;
+            return self();
         }
 
         /** IRB expansion ratio per stage. */
-        public Builder expansions(int... expansions) {
+        public B expansions(int... expansions) {
             this.expansions = expansions.clone();
-            return this;
+            return self();
         }
 
         /** IRB depthwise kernel size per stage (odd). */
-        public Builder kernelSizes(int... kernelSizes) {
+        public B kernelSizes(int... kernelSizes) {
             this.kernelSizes = kernelSizes.clone();
-            return this;
+            return self();
         }
 
         /** Window side G1 per stage; 1 = plain global attention. */
-        public Builder gridSizes(int... gridSizes) {
+        public B gridSizes(int... gridSizes) {
             this.gridSizes = gridSizes.clone();
-            return this;
+            return self();
         }
 
         /** Key/value average-pooling ratio G2 per stage (used where the grid size is &gt; 1). */
-        public Builder dsRatios(int... dsRatios) {
+        public B dsRatios(int... dsRatios) {
             this.dsRatios = dsRatios.clone();
-            return this;
+            return self();
         }
 
         /** Channels per attention head. */
-        public Builder headDim(int headDim) {
+        public B headDim(int headDim) {
             this.headDim = headDim;
-            return this;
+            return self();
         }
 
         /** Classes of the classifier head; 0 = no head (the output is the pooled C4 embedding). */
-        public Builder numClasses(int numClasses) {
+        public B numClasses(int numClasses) {
             this.numClasses = numClasses;
-            return this;
+            return self();
         }
 
         /** Input channels. */
-        public Builder inChannels(int inChannels) {
+        public B inChannels(int inChannels) {
             this.inChannels = inChannels;
-            return this;
+            return self();
         }
 
-        /** Input height and width, each a multiple of 32 (stage maps that do not divide by the grid are padded). */
-        public Builder inputSize(int height, int width) {
+        /**
+         * Input height and width, each a multiple of 32 (a stage map that does not divide by its grid size has its
+         * edge windows cut).
+         */
+        public B inputSize(int height, int width) {
             this.height = height;
             this.width = width;
-            return this;
+            return self();
         }
 
         /** Dropout2d rate inside the blocks (official drop_rate). */
-        public Builder dropRate(double dropRate) {
+        public B dropRate(double dropRate) {
             this.dropRate = dropRate;
-            return this;
+            return self();
         }
 
         /** Stochastic depth: the last block's drop-path rate, rising linearly from 0 at the first block. */
-        public Builder dropPathRate(double dropPathRate) {
+        public B dropPathRate(double dropPathRate) {
             this.dropPathRate = dropPathRate;
-            return this;
+            return self();
         }
 
         /** Dropout before the classifier (0.2 in the official code). */
-        public Builder headDropRate(double headDropRate) {
+        public B headDropRate(double headDropRate) {
             this.headDropRate = headDropRate;
-            return this;
+            return self();
         }
 
-        public Builder activation(Act activation) {
+        public B activation(Act activation) {
             this.activation = activation;
-            return this;
+            return self();
         }
 
         /** False removes H-MHSA from every block (the paper's IRB-only ablation); true by default. */
-        public Builder attention(boolean attention) {
+        public B attention(boolean attention) {
             this.attention = attention;
-            return this;
+            return self();
         }
 
         /**
@@ -392,30 +399,55 @@ public final class TransCnnConfig {
             return gridSizes.clone();
         }
 
+        /** Copies every setting of {@code other} into this builder. */
+        void copyFrom(Settings<?> other) {
+            dims = other.dims.clone();
+            depths = other.depths.clone();
+            expansions = other.expansions.clone();
+            kernelSizes = other.kernelSizes.clone();
+            gridSizes = other.gridSizes.clone();
+            dsRatios = other.dsRatios.clone();
+            headDim = other.headDim;
+            numClasses = other.numClasses;
+            inChannels = other.inChannels;
+            height = other.height;
+            width = other.width;
+            dropRate = other.dropRate;
+            dropPathRate = other.dropPathRate;
+            headDropRate = other.headDropRate;
+            activation = other.activation;
+            attention = other.attention;
+        }
+
+        /** The configuration these settings describe; every invalid combination fails here. */
+        TransCnnConfig toConfig() {
+            return new TransCnnConfig(this);
+        }
+    }
+
+    /**
+     * Builder of a configuration alone, with the official defaults (see {@link Settings}); {@code TransCNN.Builder}
+     * has the same settings (one set of setters, inherited by both) plus those of the network.
+     */
+    public static final class Builder extends Settings<Builder> {
+
+        private Builder() {
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
+
         /** An independent builder with the same settings (neither validates until {@link #build}). */
         public Builder copy() {
             Builder b = new Builder();
-            b.dims = dims.clone();
-            b.depths = depths.clone();
-            b.expansions = expansions.clone();
-            b.kernelSizes = kernelSizes.clone();
-            b.gridSizes = gridSizes.clone();
-            b.dsRatios = dsRatios.clone();
-            b.headDim = headDim;
-            b.numClasses = numClasses;
-            b.inChannels = inChannels;
-            b.height = height;
-            b.width = width;
-            b.dropRate = dropRate;
-            b.dropPathRate = dropPathRate;
-            b.headDropRate = headDropRate;
-            b.activation = activation;
-            b.attention = attention;
+            b.copyFrom(this);
             return b;
         }
 
         public TransCnnConfig build() {
-            return new TransCnnConfig(this);
+            return toConfig();
         }
     }
 }
