@@ -78,6 +78,66 @@ public final class AttentionFloat {
         }
     }
 
+    /** Row-wise softmax of {@code p[0..rows)[0..n)} in place, by {@link VectorSoftmax} when the Vector API is there. */
+    static void normalise(float[][] p, int rows, int n) {
+        if (VectorSupport.AVAILABLE) {
+            VectorSoftmax.rows(p, rows, n);
+        } else {
+            softmaxRows(p, rows, n);
+        }
+    }
+
+    /**
+     * The softmax's backward pass in place, row by row: {@code dp = p * (dp - rowsum(dp * p))}, where {@code p} is
+     * the softmax and {@code dp} the gradient with respect to it on entry, with respect to the logits on return; by
+     * {@link VectorSoftmax} when the Vector API is there.
+     */
+    static void softmaxBackward(float[][] dp, float[][] p, int rows, int n) {
+        if (VectorSupport.AVAILABLE) {
+            VectorSoftmax.backward(dp, p, rows, n);
+        } else {
+            softmaxBackwardRows(dp, p, rows, n);
+        }
+    }
+
+    /** {@link #softmaxBackward} in plain loops. */
+    static void softmaxBackwardRows(float[][] dp, float[][] p, int rows, int n) {
+        for (int i = 0; i < rows; i++) {
+            float[] pi = p[i];
+            float[] si = dp[i];
+            float dot = 0;
+            for (int t = 0; t < n; t++) {
+                dot += si[t] * pi[t];
+            }
+            for (int t = 0; t < n; t++) {
+                si[t] = pi[t] * (si[t] - dot);
+            }
+        }
+    }
+
+    /** Row-wise softmax of {@code p[0..rows)[0..n)} in place: the maximum subtracted, the sum kept in double. */
+    static void softmaxRows(float[][] p, int rows, int n) {
+        for (int i = 0; i < rows; i++) {
+            float[] pi = p[i];
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t < n; t++) {
+                max = Math.max(max, pi[t]);
+            }
+            // the exponentials in a loop of their own (vectorised), the sum in a second one (a reduction is not)
+            for (int t = 0; t < n; t++) {
+                pi[t] = FastMath.expNonPositiveFloat(pi[t] - max);
+            }
+            double sum = 0;
+            for (int t = 0; t < n; t++) {
+                sum += pi[t];
+            }
+            float inv = (float) (1.0 / sum);
+            for (int t = 0; t < n; t++) {
+                pi[t] *= inv;
+            }
+        }
+    }
+
     /**
      * {@code c[i][0..n) = sum over p < k of a(i, p) * b[p][0..n)} for {@code i < m}, where {@code a(i, p)} is
      * {@code a[i][p]}, or {@code a[p][i]} when {@code transposeA}. Four rows of {@code b} per pass over a row of
@@ -227,25 +287,7 @@ public final class AttentionFloat {
         /** p = softmax over keys of qs k^T. */
         void softmax() {
             product(p, qs, false, kt, tq, d, tk);
-            for (int i = 0; i < tq; i++) {
-                float[] pi = p[i];
-                float max = Float.NEGATIVE_INFINITY;
-                for (int t = 0; t < tk; t++) {
-                    max = Math.max(max, pi[t]);
-                }
-                // the exponentials in a loop of their own (vectorised), the sum in a second one (a reduction is not)
-                for (int t = 0; t < tk; t++) {
-                    pi[t] = FastMath.expNonPositiveFloat(pi[t] - max);
-                }
-                double sum = 0;
-                for (int t = 0; t < tk; t++) {
-                    sum += pi[t];
-                }
-                float inv = (float) (1.0 / sum);
-                for (int t = 0; t < tk; t++) {
-                    pi[t] *= inv;
-                }
-            }
+            normalise(p, tq, tk);
         }
 
         /** out[query] = p v, into channels head*d + j of the output. */
@@ -278,17 +320,7 @@ public final class AttentionFloat {
             }
             product(dv, p, true, dO, tk, tq, d);
             product(ds, dO, false, vt, tq, d, tk);
-            for (int i = 0; i < tq; i++) {
-                float[] pi = p[i];
-                float[] si = ds[i];
-                float dot = 0;
-                for (int t = 0; t < tk; t++) {
-                    dot += si[t] * pi[t];
-                }
-                for (int t = 0; t < tk; t++) {
-                    si[t] = pi[t] * (si[t] - dot);
-                }
-            }
+            softmaxBackward(ds, p, tq, tk);
             product(dq, ds, false, kr, tq, tk, d);
             product(dk, ds, true, qs, tk, tq, d);
             for (int j = 0; j < d; j++) {
