@@ -160,6 +160,18 @@ class ModelFileTest {
         assertEquals(net.params(), noUpdater.params());
     }
 
+    /** A fine-tuned network (frozen layers, DL4J's own classes in its configuration) saves and loads unchanged. */
+    @Test
+    void aFrozenNetworkRoundTrips() throws IOException {
+        ComputationGraph frozen = TransCNN.freezeStages(net, 2);
+        Path file = dir.resolve("frozen.zip");
+        ModelFile.save(frozen, file, true);
+        ComputationGraph loaded = ModelFile.load(file, true);
+        assertEquals(frozen.getConfiguration().toJson(), loaded.getConfiguration().toJson());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 1, 3, 32, 32);
+        assertEquals(frozen.outputSingle(x), loaded.outputSingle(x));
+    }
+
     @Test
     void javaSerializedPreprocessorIsRefusedWithoutDeserializingIt() throws Exception {
         Path file = withEntry("preprocessor.bin", urlDnsPayload());
