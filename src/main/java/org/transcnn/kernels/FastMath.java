@@ -10,20 +10,20 @@ package org.transcnn.kernels;
 public final class FastMath {
 
     /** tanh(x) is 1 - 2.4e-7 here: the rational form is clamped to this range. */
-    private static final float TANH_CLAMP = 7.90531110763549805f;
+    static final float TANH_CLAMP = 7.90531110763549805f;
 
     // Eigen's generic_fast_tanh_float: tanh(x) = x P(x^2) / Q(x^2)
-    private static final float P13 = -2.76076847742355e-16f;
-    private static final float P11 = 2.00018790482477e-13f;
-    private static final float P9 = -8.60467152213735e-11f;
-    private static final float P7 = 5.12229709037114e-08f;
-    private static final float P5 = 1.48572235717979e-05f;
-    private static final float P3 = 6.37261928875436e-04f;
-    private static final float P1 = 4.89352455891786e-03f;
-    private static final float Q6 = 1.19825839466702e-06f;
-    private static final float Q4 = 1.18534705686654e-04f;
-    private static final float Q2 = 2.26843463243900e-03f;
-    private static final float Q0 = 4.89352518554385e-03f;
+    static final float P13 = -2.76076847742355e-16f;
+    static final float P11 = 2.00018790482477e-13f;
+    static final float P9 = -8.60467152213735e-11f;
+    static final float P7 = 5.12229709037114e-08f;
+    static final float P5 = 1.48572235717979e-05f;
+    static final float P3 = 6.37261928875436e-04f;
+    static final float P1 = 4.89352455891786e-03f;
+    static final float Q6 = 1.19825839466702e-06f;
+    static final float Q4 = 1.18534705686654e-04f;
+    static final float Q2 = 2.26843463243900e-03f;
+    static final float Q0 = 4.89352518554385e-03f;
 
     private FastMath() {
     }
