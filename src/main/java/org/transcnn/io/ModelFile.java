@@ -226,19 +226,12 @@ public final class ModelFile {
         zip.finish();
     }
 
-    /** ND4J's own array format ({@link Nd4j#write}), which DL4J's reader expects. */
+    /**
+     * ND4J's own array format ({@link Nd4j#write}), which DL4J's reader expects. The buffering stream is flushed,
+     * never closed, so {@code zip} stays open for the next entry.
+     */
     private static void writeArray(INDArray array, OutputStream zip) throws IOException {
-        DataOutputStream dos = new DataOutputStream(new BufferedOutputStream(new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                zip.write(b);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                zip.write(b, off, len);
-            }
-        }, CHUNK));
+        DataOutputStream dos = new DataOutputStream(new BufferedOutputStream(zip, CHUNK));
         Nd4j.write(array, dos);
         dos.flush();
     }
