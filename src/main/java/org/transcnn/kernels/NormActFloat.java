@@ -14,8 +14,9 @@ import java.util.stream.IntStream;
  *
  * <p>This file is written for float arrays; the build generates {@code NormActDouble}, the same code for double
  * arrays (every {@code float} and {@code Float} renamed, see the pom), so each formula exists once. Per-channel
- * sums are taken over rows of P values added elementwise into a row of partial sums (a loop C2 vectorises, which a
- * scalar reduction is not) and finished in double.
+ * sums are taken over rows of P values added elementwise into a row of partial sums and finished in double; those
+ * loops run by {@link VectorNormAct} when the Vector API is there (Java 17's JIT runs them scalar), with the same
+ * operations in the same order, so both give the same bits.
  */
 public final class NormActFloat {
 
@@ -27,25 +28,43 @@ public final class NormActFloat {
         double count = (double) b * plane;
         IntStream.range(0, c).parallel().forEach(ch -> {
             float[] acc = new float[plane];
-            for (int n = 0; n < b; n++) {
-                int base = (n * c + ch) * plane;
-                for (int i = 0; i < plane; i++) {
-                    acc[i] += x[base + i];
-                }
+            if (VectorSupport.AVAILABLE) {
+                VectorNormAct.sums(x, b, c, ch, plane, acc);
+            } else {
+                sums(x, b, c, ch, plane, acc);
             }
             double m = sum(acc) / count;
             float mf = (float) m;
             java.util.Arrays.fill(acc, 0);
-            for (int n = 0; n < b; n++) {
-                int base = (n * c + ch) * plane;
-                for (int i = 0; i < plane; i++) {
-                    float d = x[base + i] - mf;
-                    acc[i] += d * d;
-                }
+            if (VectorSupport.AVAILABLE) {
+                VectorNormAct.squares(x, b, c, ch, plane, mf, acc);
+            } else {
+                squares(x, b, c, ch, plane, mf, acc);
             }
             mean[ch] = m;
             var[ch] = sum(acc) / count;
         });
+    }
+
+    /** {@code acc[i] += x[n, ch, i]} over the images n in order. */
+    static void sums(float[] x, int b, int c, int ch, int plane, float[] acc) {
+        for (int n = 0; n < b; n++) {
+            int base = (n * c + ch) * plane;
+            for (int i = 0; i < plane; i++) {
+                acc[i] += x[base + i];
+            }
+        }
+    }
+
+    /** {@code acc[i] += (x[n, ch, i] - mean)^2} over the images n in order. */
+    static void squares(float[] x, int b, int c, int ch, int plane, float mean, float[] acc) {
+        for (int n = 0; n < b; n++) {
+            int base = (n * c + ch) * plane;
+            for (int i = 0; i < plane; i++) {
+                float d = x[base + i] - mean;
+                acc[i] += d * d;
+            }
+        }
     }
 
     /** {@code y = act(x * scale_c + shift_c)}, x and y [b, c, plane] (y may be x). */
@@ -56,18 +75,23 @@ public final class NormActFloat {
             float t = (float) shift[ch];
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * plane;
-                if (act == Activation.SILU) {
-                    for (int i = base; i < base + plane; i++) {
-                        float z = x[i] * s + t;
-                        y[i] = z * FastMath.sigmoidFloat(z);
-                    }
-                } else {
-                    for (int i = base; i < base + plane; i++) {
-                        y[i] = x[i] * s + t;
-                    }
-                }
+                apply(x, y, base, base + plane, s, t, act);
             }
         });
+    }
+
+    /** {@code y[i] = act(x[i] * s + t)} for {@code from <= i < to}. */
+    private static void apply(float[] x, float[] y, int from, int to, float s, float t, Activation act) {
+        if (act == Activation.SILU) {
+            for (int i = from; i < to; i++) {
+                float z = x[i] * s + t;
+                y[i] = z * FastMath.sigmoidFloat(z);
+            }
+        } else {
+            for (int i = from; i < to; i++) {
+                y[i] = x[i] * s + t;
+            }
+        }
     }
 
     /**
@@ -88,20 +112,11 @@ public final class NormActFloat {
             float[] sumDzXhat = new float[plane];
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * plane;
-                // dz = dy * act'(z) into dx, then the two sums: separate loops, each one vectorised
-                if (act == Activation.SILU) {
-                    for (int i = base; i < base + plane; i++) {
-                        float z = x[i] * s + t;
-                        float sg = FastMath.sigmoidFloat(z);
-                        dx[i] = dy[i] * (sg + z * sg * (1 - sg));
-                    }
-                } else if (dx != dy) {
-                    System.arraycopy(dy, base, dx, base, plane);
-                }
-                for (int i = 0; i < plane; i++) {
-                    float g = dx[base + i];
-                    sumDz[i] += g;
-                    sumDzXhat[i] += g * ((x[base + i] - m) * inv);
+                activationGradient(x, dy, dx, base, base + plane, s, t, act);
+                if (VectorSupport.AVAILABLE) {
+                    VectorNormAct.gradientSums(x, dx, base, plane, m, inv, sumDz, sumDzXhat);
+                } else {
+                    gradientSums(x, dx, base, plane, m, inv, sumDz, sumDzXhat);
                 }
             }
             double sDz = sum(sumDz);
@@ -112,12 +127,45 @@ public final class NormActFloat {
             float meanDzXhat = (float) (sDzXhat / count);
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * plane;
-                for (int i = base; i < base + plane; i++) {
-                    float xhat = (x[i] - m) * inv;
-                    dx[i] = s * (dx[i] - meanDz - xhat * meanDzXhat);
-                }
+                inputGradient(x, dx, base, base + plane, s, m, inv, meanDz, meanDzXhat);
             }
         });
+    }
+
+    /** {@code dz = dy * act'(z)} with {@code z = x * s + t} into {@code dx}, for {@code from <= i < to}. */
+    private static void activationGradient(float[] x, float[] dy, float[] dx, int from, int to, float s, float t,
+            Activation act) {
+        if (act == Activation.SILU) {
+            for (int i = from; i < to; i++) {
+                float z = x[i] * s + t;
+                float sg = FastMath.sigmoidFloat(z);
+                dx[i] = dy[i] * (sg + z * sg * (1 - sg));
+            }
+        } else if (dx != dy) {
+            System.arraycopy(dy, from, dx, from, to - from);
+        }
+    }
+
+    /**
+     * The sums of the gradient {@code dz} of one plane (at {@code base} in {@code dz}): {@code sumDz[i] += dz[base +
+     * i]} and {@code sumDzXhat[i] += dz[base + i] * (x[base + i] - m) * inv}.
+     */
+    static void gradientSums(float[] x, float[] dz, int base, int plane, float m, float inv, float[] sumDz,
+            float[] sumDzXhat) {
+        for (int i = 0; i < plane; i++) {
+            float g = dz[base + i];
+            sumDz[i] += g;
+            sumDzXhat[i] += g * ((x[base + i] - m) * inv);
+        }
+    }
+
+    /** {@code dx[i] = s * (dx[i] - meanDz - xhat * meanDzXhat)}, {@code xhat = (x[i] - m) * inv}, from..to. */
+    private static void inputGradient(float[] x, float[] dx, int from, int to, float s, float m, float inv, float meanDz,
+            float meanDzXhat) {
+        for (int i = from; i < to; i++) {
+            float xhat = (x[i] - m) * inv;
+            dx[i] = s * (dx[i] - meanDz - xhat * meanDzXhat);
+        }
     }
 
     private static double sum(float[] values) {

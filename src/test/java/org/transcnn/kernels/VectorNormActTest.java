@@ -1,0 +1,61 @@
+package org.transcnn.kernels;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Vector API sums of the fused BatchNorm give the same bits as the plain loops, over whole vectors, tails and
+ * planes shorter than a vector, at a channel offset inside the batch; partial sums already holding values keep
+ * adding to them.
+ */
+class VectorNormActTest {
+
+    private static float[] gaussian(Random r, int n, double spread) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextGaussian() * spread);
+        }
+        return a;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2, 3, 1, 64", "2, 3, 2, 15", "1, 2, 1, 16", "3, 4, 3, 17", "2, 5, 0, 100", "2, 2, 1, 4096",
+            "1, 1, 0, 1"})
+    void sumsAndSquaresMatchThePlainLoopsBitForBit(int b, int c, int ch, int plane) {
+        assertTrue(VectorSupport.AVAILABLE, "surefire starts the JVM with --add-modules jdk.incubator.vector");
+        Random r = new Random(b * 1000L + c * 100L + plane);
+        float[] x = gaussian(r, b * c * plane, 3);
+        float[] start = gaussian(r, plane, 1);
+        float[] vector = start.clone();
+        float[] plain = start.clone();
+        VectorNormAct.sums(x, b, c, ch, plane, vector);
+        NormActFloat.sums(x, b, c, ch, plane, plain);
+        assertArrayEquals(plain, vector, "sums");
+        vector = start.clone();
+        plain = start.clone();
+        VectorNormAct.squares(x, b, c, ch, plane, 0.37f, vector);
+        NormActFloat.squares(x, b, c, ch, plane, 0.37f, plain);
+        assertArrayEquals(plain, vector, "squares");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"64, 0", "15, 3", "16, 16", "17, 5", "100, 200", "1, 0", "4096, 4096"})
+    void gradientSumsMatchThePlainLoopsBitForBit(int plane, int base) {
+        Random r = new Random(plane * 31L + base);
+        float[] x = gaussian(r, base + plane, 2);
+        float[] dz = gaussian(r, base + plane, 1);
+        float[] sumDz = gaussian(r, plane, 1);
+        float[] sumDzXhat = gaussian(r, plane, 1);
+        float[] vDz = sumDz.clone();
+        float[] vDzXhat = sumDzXhat.clone();
+        VectorNormAct.gradientSums(x, dz, base, plane, 0.25f, 1.7f, vDz, vDzXhat);
+        NormActFloat.gradientSums(x, dz, base, plane, 0.25f, 1.7f, sumDz, sumDzXhat);
+        assertArrayEquals(sumDz, vDz, "sum of dz");
+        assertArrayEquals(sumDzXhat, vDzXhat, "sum of dz * xhat");
+    }
+}
