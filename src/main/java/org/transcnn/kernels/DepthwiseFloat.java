@@ -31,6 +31,15 @@ public final class DepthwiseFloat {
 
     /** y[b,c] = depthwise correlation of x[b,c] with w[c], zero padding (k-1)/2 (every value of y written). */
     public static void forward(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
+        if (VectorSupport.AVAILABLE) {
+            VectorDepthwise.forward(x, w, y, b, c, h, wd, kh, kw);
+        } else {
+            forwardPlain(x, w, y, b, c, h, wd, kh, kw);
+        }
+    }
+
+    /** {@link #forward} in plain loops. */
+    static void forwardPlain(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
         int plane = h * wd;
         IntStream.range(0, b * c).parallel().forEach(bc -> {
             int base = bc * plane;
@@ -87,6 +96,16 @@ public final class DepthwiseFloat {
 
     /** dw[c, i, j] = sum over b, rows, cols of dy[b,c] times x[b,c] shifted by tap (i, j). */
     public static void backwardWeights(float[] dy, float[] x, float[] dw, int b, int c, int h, int wd, int kh, int kw) {
+        if (VectorSupport.AVAILABLE) {
+            VectorDepthwise.backwardWeights(dy, x, dw, b, c, h, wd, kh, kw);
+        } else {
+            backwardWeightsPlain(dy, x, dw, b, c, h, wd, kh, kw);
+        }
+    }
+
+    /** {@link #backwardWeights} in plain loops. */
+    static void backwardWeightsPlain(float[] dy, float[] x, float[] dw, int b, int c, int h, int wd, int kh,
+            int kw) {
         int plane = h * wd;
         IntStream.range(0, c).parallel().forEach(ch -> {
             if (wd >= SHIFTED_ROWS_WEIGHTS_FROM_WIDTH) {

@@ -65,6 +65,13 @@ class FloatTwinTest {
         DepthwiseDouble.backwardWeights(dy, x, dw, b, c, h, w, k, k);
         DepthwiseFloat.backwardWeights(floats(dy), floats(x), dwf, b, c, h, w, k, k);
         assertClose(dw, dwf, 1e-5, "weight gradient");
+        // the plain loops (run without the Vector API) as well
+        assertTrue(VectorSupport.AVAILABLE, "surefire starts the JVM with --add-modules jdk.incubator.vector");
+        DepthwiseFloat.forwardPlain(floats(x), floats(wt), yf, b, c, h, w, k, k);
+        assertClose(y, yf, 1e-5, "forward, plain loops");
+        float[] dwPlain = new float[wt.length];
+        DepthwiseFloat.backwardWeightsPlain(floats(dy), floats(x), dwPlain, b, c, h, w, k, k);
+        assertClose(dw, dwPlain, 1e-5, "weight gradient, plain loops");
     }
 
     /** grid 0: global attention of a 3C qkv map with itself; otherwise windows of side grid. */

@@ -1,0 +1,197 @@
+package org.transcnn.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * {@link DepthwiseFloat}'s forward pass and weight gradient (same contracts) with the Vector API, on zero-padded
+ * copies of each plane. A plane [h, w] is copied into a buffer whose rows are {@code w + kw - 1} wide, with the
+ * zero rows and columns of the padding around it; in that layout every kernel tap (i, j) is one fixed offset
+ * {@code i * (w + kw - 1) + j} from an output pixel, so a whole plane is one run of vectors: the forward pass keeps
+ * four vectors of outputs in registers while it adds all kh*kw taps (each input vector loaded once per tap, no
+ * partial outputs stored and reloaded), and the weight gradient of a tap is one long dot product of the output
+ * gradient (in the same padded layout, zero in the padding columns) with the shifted input. The few outputs
+ * computed in the padding columns are dropped. Sums go lane by lane in a fixed order and are finished in double, and
+ * only multiplies, fused multiply-adds and adds are used (all exactly rounded), so the results do not depend on how
+ * the JIT runs this code. Used only when {@link VectorSupport#AVAILABLE}.
+ */
+final class VectorDepthwise {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Output vectors held in registers at once by the forward pass. */
+    private static final int BLOCK = 4;
+
+    private VectorDepthwise() {
+    }
+
+    /** Double precision: the plain loops of the generated twin (the Vector API form is written for float). */
+    static void forward(double[] x, double[] w, double[] y, int b, int c, int h, int wd, int kh, int kw) {
+        DepthwiseDouble.forwardPlain(x, w, y, b, c, h, wd, kh, kw);
+    }
+
+    static void backwardWeights(double[] dy, double[] x, double[] dw, int b, int c, int h, int wd, int kh, int kw) {
+        DepthwiseDouble.backwardWeightsPlain(dy, x, dw, b, c, h, wd, kh, kw);
+    }
+
+    static void forward(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
+        int plane = h * wd;
+        IntStream.range(0, b * c).parallel().forEach(bc -> {
+            Padded p = Padded.take(h, wd, kh, kw);
+            int base = bc * plane;
+            p.pad(x, base, p.in);
+            int wb = (bc % c) * kh * kw;
+            int taps = kh * kw;
+            int n = p.outLength;
+            float[] in = p.in;
+            float[] out = p.out;
+            int[] off = p.offsets;
+            for (int q = 0; q < n; q += BLOCK * L) {
+                FloatVector a0 = FloatVector.zero(S);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                for (int t = 0; t < taps; t++) {
+                    FloatVector wt = FloatVector.broadcast(S, w[wb + t]);
+                    int o = q + off[t];
+                    a0 = FloatVector.fromArray(S, in, o).fma(wt, a0);
+                    a1 = FloatVector.fromArray(S, in, o + L).fma(wt, a1);
+                    a2 = FloatVector.fromArray(S, in, o + 2 * L).fma(wt, a2);
+                    a3 = FloatVector.fromArray(S, in, o + 3 * L).fma(wt, a3);
+                }
+                a0.intoArray(out, q);
+                a1.intoArray(out, q + L);
+                a2.intoArray(out, q + 2 * L);
+                a3.intoArray(out, q + 3 * L);
+            }
+            for (int row = 0; row < h; row++) {
+                System.arraycopy(out, row * p.stride, y, base + row * wd, wd);
+            }
+            Padded.FREE.give(p);
+        });
+    }
+
+    static void backwardWeights(float[] dy, float[] x, float[] dw, int b, int c, int h, int wd, int kh, int kw) {
+        int plane = h * wd;
+        IntStream.range(0, c).parallel().forEach(ch -> {
+            Padded p = Padded.take(h, wd, kh, kw);
+            int taps = kh * kw;
+            float[] lanes = p.lanes;
+            Arrays.fill(lanes, 0, taps * L, 0);
+            float[] in = p.in;
+            float[] g = p.out;
+            int[] off = p.offsets;
+            int n = p.outLength;
+            for (int img = 0; img < b; img++) {
+                int base = (img * c + ch) * plane;
+                p.pad(x, base, in);
+                p.spread(dy, base, g);
+                for (int t = 0; t < taps; t++) {
+                    int o = off[t];
+                    FloatVector a0 = FloatVector.zero(S);
+                    FloatVector a1 = a0;
+                    int q = 0;
+                    for (; q + 2 * L <= n; q += 2 * L) {
+                        a0 = FloatVector.fromArray(S, g, q).fma(FloatVector.fromArray(S, in, q + o), a0);
+                        a1 = FloatVector.fromArray(S, g, q + L).fma(FloatVector.fromArray(S, in, q + o + L), a1);
+                    }
+                    for (; q < n; q += L) {
+                        a0 = FloatVector.fromArray(S, g, q).fma(FloatVector.fromArray(S, in, q + o), a0);
+                    }
+                    FloatVector.fromArray(S, lanes, t * L).add(a0.add(a1)).intoArray(lanes, t * L);
+                }
+            }
+            for (int t = 0; t < taps; t++) {
+                double sum = 0;
+                for (int lane = 0; lane < L; lane++) {
+                    sum += lanes[t * L + lane];
+                }
+                dw[ch * taps + t] += sum;
+            }
+            Padded.FREE.give(p);
+        });
+    }
+
+    /**
+     * The padded copy of one plane ({@link #in}), an output or output-gradient plane in the same row layout
+     * ({@link #out}, {@link #outLength} values rounded up to {@link #blocks}, whole blocks of vectors), the taps'
+     * offsets and the weight gradient's lane sums; reused through {@link #FREE}, grown when a plane needs more room.
+     */
+    private static final class Padded {
+        static final FreeList<Padded> FREE = new FreeList<>();
+
+        float[] in = new float[0];
+        float[] out = new float[0];
+        float[] lanes = new float[0];
+        int[] offsets = new int[0];
+        int h;
+        int wd;
+        int kh;
+        int kw;
+        int stride;
+        int outLength;
+        int blocks;
+        int inLength;
+
+        static Padded take(int h, int wd, int kh, int kw) {
+            Padded p = FREE.take(f -> true, f -> new Padded());
+            p.h = h;
+            p.wd = wd;
+            p.kh = kh;
+            p.kw = kw;
+            p.stride = wd + kw - 1;
+            p.outLength = h * p.stride;
+            p.blocks = (p.outLength + BLOCK * L - 1) / (BLOCK * L) * BLOCK * L;
+            // the last block of outputs reads up to (kh - 1) rows and kw - 1 columns past its end
+            p.inLength = p.blocks + (kh - 1) * p.stride + kw - 1;
+            if (p.in.length < p.inLength) {
+                p.in = new float[p.inLength];
+            }
+            if (p.out.length < p.blocks) {
+                p.out = new float[p.blocks];
+            }
+            if (p.lanes.length < kh * kw * L) {
+                p.lanes = new float[kh * kw * L];
+            }
+            if (p.offsets.length < kh * kw) {
+                p.offsets = new int[kh * kw];
+            }
+            for (int i = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    p.offsets[i * kw + j] = i * p.stride + j;
+                }
+            }
+            return p;
+        }
+
+        /**
+         * {@code dst} = the plane of {@code x} at {@code base} with (kh-1)/2 zero rows above, (kw-1)/2 zero columns
+         * to the left, the rest of the padding below and to the right, and zeros to {@link #inLength}.
+         */
+        void pad(float[] x, int base, float[] dst) {
+            int top = (kh - 1) / 2;
+            int left = (kw - 1) / 2;
+            Arrays.fill(dst, 0, top * stride, 0);
+            for (int row = 0; row < h; row++) {
+                int o = (row + top) * stride;
+                Arrays.fill(dst, o, o + left, 0);
+                System.arraycopy(x, base + row * wd, dst, o + left, wd);
+                Arrays.fill(dst, o + left + wd, o + stride, 0);
+            }
+            Arrays.fill(dst, (h + top) * stride, inLength, 0);
+        }
+
+        /** {@code dst} = the plane of {@code g} at {@code base} in rows {@link #stride} wide, zeros to {@link #blocks}. */
+        void spread(float[] g, int base, float[] dst) {
+            for (int row = 0; row < h; row++) {
+                int o = row * stride;
+                System.arraycopy(g, base + row * wd, dst, o, wd);
+                Arrays.fill(dst, o + wd, o + stride, 0);
+            }
+            Arrays.fill(dst, outLength, blocks, 0);
+        }
+    }
+}
