@@ -5,22 +5,25 @@ import java.util.stream.IntStream;
 
 /**
  * Direct multi-head attention kernels on arrays in NCHW order, forward and backward, used by the H-MHSA attention
- * cores. No permute copies: tokens are gathered from the NCHW maps per (batch, head, window),
- * {@code softmax(q k^T / sqrt(d)) v} is computed with vectorisable inner loops, and the result is scattered back.
+ * cores: {@code softmax(q k^T / sqrt(d)) v} per (batch, head, window), with no permute copies.
  *
  * <p>The maps are described by an {@link AttentionLayout}. With a grid size G &gt; 0 both maps are the same map,
  * split into ceil(H/G) x ceil(W/G) windows whose tokens attend to the tokens of their own window only; a window cut by
  * the bottom/right edge simply holds fewer tokens, so nothing outside the map takes part. With G = 0 every query
  * attends to every key/value token; the queries are then taken {@value AttentionLayout#QUERY_BLOCK} at a time, so the
- * attention weights held at once stay [{@value AttentionLayout#QUERY_BLOCK}, keys] however large the map. The softmax
- * is recomputed in the backward pass instead of being stored.
+ * attention weights held at once stay [keys, {@value AttentionLayout#QUERY_BLOCK}] however large the map. The
+ * softmax is recomputed in the backward pass instead of being stored.
  *
- * <p>Per window the work is five small matrix products ({@link #multiply}) on row arrays: the HotSpot C2 compiler of
- * Java 17 vectorises a loop {@code c[j] += s * b[j]} only when every array in it is indexed from 0 (with offsets into
- * one flat array it cannot rule out overlap and runs it scalar, 2-5x slower here).
+ * <p>Everything is kept channel-major, as in the maps, and computed transposed: the window holds {@code q^T}
+ * ([d, queries], copied in runs of adjacent pixels of each channel plane), the attention weights {@code p^T =
+ * softmax over keys of k q^T} ([keys, queries], the softmax down the columns, lane by lane) and {@code out^T = v^T
+ * p^T} ([d, queries], written back in runs). In every product the left operand is read one value at a time, so it is
+ * read straight from the maps by pixel position ({@link #multiply}) and keys, values and the output's gradient are
+ * never copied; only the right operands (queries, the output's gradient) are gathered, a row per channel. Gathering
+ * token-major rows instead writes them a column at a time, which cost more than the products themselves.
  *
  * <p>Written for float arrays; the build generates the double twin {@code AttentionDouble} from this file (see
- * {@link NormActFloat}). The softmax sums are kept in double.
+ * {@link NormActFloat}).
  */
 public final class AttentionFloat {
 
@@ -29,7 +32,7 @@ public final class AttentionFloat {
 
     /** Output [B, heads*d, qH, qW] in C order (every value written: the windows cover the map). */
     public static void forward(float[] q, float[] kv, AttentionLayout l, float[] out) {
-        eachWindow(q, kv, l, false, (w, b, h) -> w.attendAndScatter(out, b, h));
+        eachWindow(l, (w, b, h) -> w.forward(q, kv, out));
     }
 
     /**
@@ -38,28 +41,32 @@ public final class AttentionFloat {
      * to the output.
      */
     public static void backward(float[] q, float[] kv, float[] dOut, AttentionLayout l, float[] dq, float[] dkv) {
-        eachWindow(q, kv, l, true, (w, b, h) -> w.backward(dOut, dq, dkv, b, h));
+        eachWindow(l, (w, b, h) -> w.backward(q, kv, dOut, dq, dkv));
     }
 
-    /** What to do with a window once its tokens are gathered and its attention weights computed. */
+    /** What to do with a window once its tokens are selected and its channels located. */
     private interface WindowStep {
         void apply(Window w, int batch, int head);
     }
 
     /**
-     * Runs {@code step} on every window of every (batch, head), the (batch, head) pairs in parallel; with
-     * {@code backward} the window also gathers the key-major and value-transposed copies only the backward pass reads.
+     * Runs {@code step} on every window of every (batch, head): with a grid, the (batch, head, window row) triples in
+     * parallel (windows hold disjoint tokens, so their gradients never meet), for global attention the (batch, head)
+     * pairs, each going through its query blocks in turn (every block adds to the gradients of all keys and values).
      */
-    private static void eachWindow(float[] q, float[] kv, AttentionLayout l, boolean backward, WindowStep step) {
-        IntStream.range(0, l.batch() * l.heads()).parallel().forEach(task -> {
+    private static void eachWindow(AttentionLayout l, WindowStep step) {
+        int rowsPerTask = l.grid() == 0 ? l.windowRows() : 1;
+        int tasksPerHead = l.windowRows() / rowsPerTask;
+        IntStream.range(0, l.batch() * l.heads() * tasksPerHead).parallel().forEach(task -> {
             Window w = Window.take(l);
-            int b = task / l.heads();
-            int h = task % l.heads();
-            for (int wr = 0; wr < l.windowRows(); wr++) {
+            int bh = task / tasksPerHead;
+            int b = bh / l.heads();
+            int h = bh % l.heads();
+            w.locate(b, h);
+            int firstRow = (task % tasksPerHead) * rowsPerTask;
+            for (int wr = firstRow; wr < firstRow + rowsPerTask; wr++) {
                 for (int wc = 0; wc < l.windowCols(); wc++) {
                     w.select(wr, wc);
-                    w.gather(q, kv, b, h, backward);
-                    w.softmax();
                     step.apply(w, b, h);
                 }
             }
@@ -68,113 +75,156 @@ public final class AttentionFloat {
     }
 
     /**
-     * {@link #multiply}, by {@link VectorMatmul} when the Vector API is there ({@link VectorSupport}).
+     * {@code c[i][0..n) = sum over p < k of src[ri[i] + rp[p]] * b[p][0..n)} for {@code i < m}: a product whose left
+     * operand is read from {@code src} by index (row offsets {@code ri}, column offsets {@code rp}), by
+     * {@link VectorMatmul} when the Vector API is there ({@link VectorSupport}).
      */
-    static void product(float[][] c, float[][] a, boolean transposeA, float[][] b, int m, int k, int n) {
+    static void product(float[][] c, float[] src, int[] ri, int[] rp, float[][] b, int m, int k, int n) {
         if (VectorSupport.AVAILABLE) {
-            VectorMatmul.multiply(c, a, transposeA, b, m, k, n);
+            VectorMatmul.multiply(c, src, ri, rp, b, m, k, n);
         } else {
-            multiply(c, a, transposeA, b, m, k, n);
-        }
-    }
-
-    /** Row-wise softmax of {@code p[0..rows)[0..n)} in place, by {@link VectorSoftmax} when the Vector API is there. */
-    static void normalise(float[][] p, int rows, int n) {
-        if (VectorSupport.AVAILABLE) {
-            VectorSoftmax.rows(p, rows, n);
-        } else {
-            softmaxRows(p, rows, n);
+            multiply(c, src, ri, rp, b, m, k, n);
         }
     }
 
     /**
-     * The softmax's backward pass in place, row by row: {@code dp = p * (dp - rowsum(dp * p))}, where {@code p} is
-     * the softmax and {@code dp} the gradient with respect to it on entry, with respect to the logits on return; by
-     * {@link VectorSoftmax} when the Vector API is there.
+     * {@link #product} in plain loops, rows {@code from <= i < m} and columns {@code j0 <= j < n} only. Four rows of
+     * {@code b} per pass over a row of {@code c}, so each value of {@code c} is loaded and stored k/4 times instead of
+     * k times.
      */
-    static void softmaxBackward(float[][] dp, float[][] p, int rows, int n) {
-        if (VectorSupport.AVAILABLE) {
-            VectorSoftmax.backward(dp, p, rows, n);
-        } else {
-            softmaxBackwardRows(dp, p, rows, n);
-        }
-    }
-
-    /** {@link #softmaxBackward} in plain loops. */
-    static void softmaxBackwardRows(float[][] dp, float[][] p, int rows, int n) {
-        for (int i = 0; i < rows; i++) {
-            float[] pi = p[i];
-            float[] si = dp[i];
-            float dot = 0;
-            for (int t = 0; t < n; t++) {
-                dot += si[t] * pi[t];
-            }
-            for (int t = 0; t < n; t++) {
-                si[t] = pi[t] * (si[t] - dot);
-            }
-        }
-    }
-
-    /** Row-wise softmax of {@code p[0..rows)[0..n)} in place: the maximum subtracted, the sum kept in double. */
-    static void softmaxRows(float[][] p, int rows, int n) {
-        for (int i = 0; i < rows; i++) {
-            float[] pi = p[i];
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < n; t++) {
-                max = Math.max(max, pi[t]);
-            }
-            // the exponentials in a loop of their own (vectorised), the sum in a second one (a reduction is not)
-            for (int t = 0; t < n; t++) {
-                pi[t] = FastMath.expNonPositiveFloat(pi[t] - max);
-            }
-            double sum = 0;
-            for (int t = 0; t < n; t++) {
-                sum += pi[t];
-            }
-            float inv = (float) (1.0 / sum);
-            for (int t = 0; t < n; t++) {
-                pi[t] *= inv;
-            }
-        }
-    }
-
-    /**
-     * {@code c[i][0..n) = sum over p < k of a(i, p) * b[p][0..n)} for {@code i < m}, where {@code a(i, p)} is
-     * {@code a[i][p]}, or {@code a[p][i]} when {@code transposeA}. Four rows of {@code b} per pass over a row of
-     * {@code c}, so each value of {@code c} is loaded and stored k/4 times instead of k times.
-     */
-    static void multiply(float[][] c, float[][] a, boolean transposeA, float[][] b, int m, int k, int n) {
-        for (int i = 0; i < m; i++) {
+    static void multiply(float[][] c, float[] src, int[] ri, int[] rp, float[][] b, int from, int m, int k, int j0,
+            int n) {
+        for (int i = from; i < m; i++) {
             float[] ci = c[i];
-            Arrays.fill(ci, 0, n, 0);
+            int r = ri[i];
+            Arrays.fill(ci, j0, n, 0);
             int p = 0;
             for (; p + 4 <= k; p += 4) {
-                float s0 = transposeA ? a[p][i] : a[i][p];
-                float s1 = transposeA ? a[p + 1][i] : a[i][p + 1];
-                float s2 = transposeA ? a[p + 2][i] : a[i][p + 2];
-                float s3 = transposeA ? a[p + 3][i] : a[i][p + 3];
+                float s0 = src[r + rp[p]];
+                float s1 = src[r + rp[p + 1]];
+                float s2 = src[r + rp[p + 2]];
+                float s3 = src[r + rp[p + 3]];
                 float[] b0 = b[p];
                 float[] b1 = b[p + 1];
                 float[] b2 = b[p + 2];
                 float[] b3 = b[p + 3];
-                for (int j = 0; j < n; j++) {
+                for (int j = j0; j < n; j++) {
                     ci[j] += s0 * b0[j] + s1 * b1[j] + s2 * b2[j] + s3 * b3[j];
                 }
             }
             for (; p < k; p++) {
-                float s = transposeA ? a[p][i] : a[i][p];
+                float s = src[r + rp[p]];
                 float[] bp = b[p];
-                for (int j = 0; j < n; j++) {
+                for (int j = j0; j < n; j++) {
                     ci[j] += s * bp[j];
                 }
             }
         }
     }
 
+    /** {@link #multiply(float[][], float[], int[], int[], float[][], int, int, int, int, int)}, all of c. */
+    static void multiply(float[][] c, float[] src, int[] ri, int[] rp, float[][] b, int m, int k, int n) {
+        multiply(c, src, ri, rp, b, 0, m, k, 0, n);
+    }
+
+    /** {@link #softmaxColumns}, by {@link VectorSoftmax} when the Vector API is there. */
+    static void normaliseColumns(float[][] p, int rows, int n, float[] max, float[] sum) {
+        if (VectorSupport.AVAILABLE) {
+            VectorSoftmax.columns(p, rows, n, max, sum);
+        } else {
+            softmaxColumns(p, rows, 0, n, max, sum);
+        }
+    }
+
+    /** {@link #softmaxColumnsBackward}, by {@link VectorSoftmax} when the Vector API is there. */
+    static void normaliseColumnsBackward(float[][] dp, float[][] p, int rows, int n, float[] dot) {
+        if (VectorSupport.AVAILABLE) {
+            VectorSoftmax.columnsBackward(dp, p, rows, n, dot);
+        } else {
+            softmaxColumnsBackward(dp, p, rows, 0, n, dot);
+        }
+    }
+
     /**
-     * Scratch space and the token lists of one window, reused across windows, (batch, head) tasks and calls through
-     * {@link #FREE}. A window grows when a layout needs more room than any earlier one. Matrices are row arrays; a
-     * [rows, cols] comment gives the rows and columns in use.
+     * Softmax down each column {@code from <= i < n} of {@code p[0..rows)} in place, with {@code max} and {@code sum}
+     * scratch rows of at least {@code n}: {@code p[t][i] = exp(p[t][i] - max_t) / sum_t exp(p[t][i] - max_t)}. Every
+     * column is a lane of its own, its maximum and sum taken over the rows in order, so the result does not depend on
+     * how the loops are vectorised. The sums are kept in float (at most a few hundred values in (0, 1], the largest
+     * 1).
+     */
+    static void softmaxColumns(float[][] p, int rows, int from, int n, float[] max, float[] sum) {
+        Arrays.fill(max, from, n, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sum, from, n, 0);
+        for (int t = 0; t < rows; t++) {
+            float[] pt = p[t];
+            for (int i = from; i < n; i++) {
+                max[i] = Math.max(max[i], pt[i]);
+            }
+        }
+        for (int t = 0; t < rows; t++) {
+            float[] pt = p[t];
+            for (int i = from; i < n; i++) {
+                float e = FastMath.expNonPositiveFloat(pt[i] - max[i]);
+                pt[i] = e;
+                sum[i] += e;
+            }
+        }
+        for (int i = from; i < n; i++) {
+            sum[i] = 1 / sum[i];
+        }
+        for (int t = 0; t < rows; t++) {
+            float[] pt = p[t];
+            for (int i = from; i < n; i++) {
+                pt[i] *= sum[i];
+            }
+        }
+    }
+
+    /**
+     * The backward pass of {@link #softmaxColumns} in place, for the columns {@code from <= i < n}: {@code dp[t][i] =
+     * p[t][i] * (dp[t][i] - sum_t' dp[t'][i] p[t'][i])}, where {@code p} is the softmax and {@code dp} the gradient
+     * with respect to it on entry, with respect to the logits on return; {@code dot} is a scratch row of at least
+     * {@code n}.
+     */
+    static void softmaxColumnsBackward(float[][] dp, float[][] p, int rows, int from, int n, float[] dot) {
+        Arrays.fill(dot, from, n, 0);
+        for (int t = 0; t < rows; t++) {
+            float[] pt = p[t];
+            float[] st = dp[t];
+            for (int i = from; i < n; i++) {
+                dot[i] += st[i] * pt[i];
+            }
+        }
+        for (int t = 0; t < rows; t++) {
+            float[] pt = p[t];
+            float[] st = dp[t];
+            for (int i = from; i < n; i++) {
+                st[i] = pt[i] * (st[i] - dot[i]);
+            }
+        }
+    }
+
+    /** {@code dst[j][i] = src[i][j]} for {@code i < rows}, {@code j < cols}, in 8 x 8 tiles. */
+    static void transpose(float[][] src, int rows, int cols, float[][] dst) {
+        for (int i0 = 0; i0 < rows; i0 += 8) {
+            int i1 = Math.min(rows, i0 + 8);
+            for (int j0 = 0; j0 < cols; j0 += 8) {
+                int j1 = Math.min(cols, j0 + 8);
+                for (int j = j0; j < j1; j++) {
+                    float[] dj = dst[j];
+                    for (int i = i0; i < i1; i++) {
+                        dj[i] = src[i][j];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Scratch space and the tokens of one window, reused across windows, tasks and calls through {@link #FREE}. A
+     * window grows when a layout needs more room than any earlier one. Matrices are row arrays; a [rows, cols]
+     * comment gives the rows and columns in use. The tokens of a window are {@code runs} runs of {@code runLength}
+     * adjacent pixels (a window: one run per pixel row; global attention: one run), numbered run after run.
      */
     private static final class Window {
         static final FreeList<Window> FREE = new FreeList<>();
@@ -182,36 +232,46 @@ public final class AttentionFloat {
         AttentionLayout l;
         int d;
         float scale;
-        final int[] qPos;
-        final int[] kPos;
+        final int[] qPos;    // pixel (y * width + x) of each query token
+        final int[] kPos;    // and of each key token
+        final int[] qRow;    // [d], offset of the query channel planes of this (batch, head)
+        final int[] kRow;    // key channel planes
+        final int[] vRow;    // value channel planes
+        final int[] oRow;    // output channel planes
+        int runs;            // queries: runs of runLength adjacent pixels starting at qPos[r * runLength]
+        int runLength;
         int tq;
         int tk;
-        final float[][] qs;  // [tq, d], scaled queries
-        final float[][] kt;  // [d, tk], keys transposed
-        final float[][] kr;  // [tk, d], keys (backward only)
-        final float[][] v;   // [tk, d]
-        final float[][] vt;  // [d, tk], values transposed (backward only)
-        final float[][] p;   // [tq, tk], attention weights
+        final float[][] qt;  // [d, tq], scaled queries
+        final float[][] pt;  // [tk, tq], attention weights
+        final float[][] ot;  // [d, tq], output, or its gradient in the backward pass
+        final float[][] p;   // [tq, tk], attention weights (backward only)
+        final float[][] dst; // [tk, tq], gradient of the weights, then of the logits (backward only)
         final float[][] ds;  // [tq, tk], gradient of the logits (backward only)
-        final float[][] o;   // [tq, d], output, or its gradient in the backward pass
-        final float[][] dq;  // [tq, d]
-        final float[][] dk;  // [tk, d]
-        final float[][] dv;  // [tk, d]
+        final float[][] dqt; // [d, tq]
+        final float[][] dkt; // [d, tk]
+        final float[][] dvt; // [d, tk]
+        final float[] colA;  // [tq], per-query scratch of the softmax
+        final float[] colB;
 
         private Window(int mq, int mk, int d) {
             qPos = new int[mq];
             kPos = new int[mk];
-            qs = new float[mq][d];
-            kt = new float[d][mk];
-            kr = new float[mk][d];
-            v = new float[mk][d];
-            vt = new float[d][mk];
+            qRow = new int[d];
+            kRow = new int[d];
+            vRow = new int[d];
+            oRow = new int[d];
+            qt = new float[d][mq];
+            pt = new float[mk][mq];
+            ot = new float[d][mq];
             p = new float[mq][mk];
+            dst = new float[mk][mq];
             ds = new float[mq][mk];
-            o = new float[mq][d];
-            dq = new float[mq][d];
-            dk = new float[mk][d];
-            dv = new float[mk][d];
+            dqt = new float[d][mq];
+            dkt = new float[d][mk];
+            dvt = new float[d][mk];
+            colA = new float[mq];
+            colB = new float[mq];
         }
 
         /** A free window set up for {@code l}. */
@@ -219,20 +279,29 @@ public final class AttentionFloat {
             int mq = l.maxQueryTokens();
             int mk = l.maxKeyTokens();
             int d = l.headDim();
-            Window w = FREE.take(f -> f.qPos.length >= mq && f.kPos.length >= mk && f.kt.length >= d,
+            Window w = FREE.take(f -> f.qPos.length >= mq && f.kPos.length >= mk && f.qRow.length >= d,
                     f -> f == null ? new Window(mq, mk, d)
                             : new Window(Math.max(mq, f.qPos.length), Math.max(mk, f.kPos.length),
-                                    Math.max(d, f.kt.length)));
+                                    Math.max(d, f.qRow.length)));
             w.l = l;
             w.d = d;
             w.scale = (float) (1.0 / Math.sqrt(d));
             return w;
         }
 
-        /**
-         * Token positions (y * width + x) of window (wr, wc), row-major; for global attention the queries of block
-         * wr and all keys.
-         */
+        /** The offsets of the channel planes of head {@code h} of image {@code b}. */
+        void locate(int b, int h) {
+            int qMap = l.qH() * l.qW();
+            int kMap = l.kH() * l.kW();
+            for (int j = 0; j < d; j++) {
+                qRow[j] = (b * l.qChannels() + l.qOffset() + h * d + j) * qMap;
+                kRow[j] = (b * l.kvChannels() + l.kOffset() + h * d + j) * kMap;
+                vRow[j] = (b * l.kvChannels() + l.vOffset() + h * d + j) * kMap;
+                oRow[j] = (b * l.outChannels() + h * d + j) * qMap;
+            }
+        }
+
+        /** The tokens of window (wr, wc), row-major; for global attention the queries of block wr and all keys. */
         void select(int wr, int wc) {
             if (l.grid() == 0) {
                 int first = wr * AttentionLayout.QUERY_BLOCK;
@@ -244,14 +313,20 @@ public final class AttentionFloat {
                 for (int t = 0; t < tk; t++) {
                     kPos[t] = t;
                 }
+                runs = 1;
+                runLength = tq;
                 return;
             }
             int g = l.grid();
+            int y0 = wr * g;
+            int x0 = wc * g;
+            runs = Math.min(l.qH(), y0 + g) - y0;
+            runLength = Math.min(l.qW(), x0 + g) - x0;
             int t = 0;
-            for (int y = wr * g; y < Math.min(l.qH(), wr * g + g); y++) {
-                for (int x = wc * g; x < Math.min(l.qW(), wc * g + g); x++) {
+            for (int y = y0; y < y0 + runs; y++) {
+                for (int x = x0; x < x0 + runLength; x++) {
                     qPos[t] = y * l.qW() + x;
-                    kPos[t] = y * l.qW() + x;
+                    kPos[t] = qPos[t];
                     t++;
                 }
             }
@@ -259,81 +334,68 @@ public final class AttentionFloat {
             tk = t;
         }
 
-        void gather(float[] q, float[] kvIn, int b, int h, boolean backward) {
-            int qMap = l.qH() * l.qW();
-            int kMap = l.kH() * l.kW();
-            for (int j = 0; j < d; j++) {
-                int qBase = (b * l.qChannels() + l.qOffset() + h * d + j) * qMap;
-                for (int i = 0; i < tq; i++) {
-                    qs[i][j] = q[qBase + qPos[i]] * scale;
-                }
-                int kBase = (b * l.kvChannels() + l.kOffset() + h * d + j) * kMap;
-                int vBase = (b * l.kvChannels() + l.vOffset() + h * d + j) * kMap;
-                float[] ktj = kt[j];
-                float[] vtj = vt[j];
-                for (int i = 0; i < tk; i++) {
-                    float kij = kvIn[kBase + kPos[i]];
-                    float vij = kvIn[vBase + kPos[i]];
-                    ktj[i] = kij;
-                    v[i][j] = vij;
-                    if (backward) {
-                        kr[i][j] = kij;
-                        vtj[i] = vij;
-                    }
+        /** {@code row[t] = scale * src[base + qPos[t]]}, the query pixels run after run. */
+        private void gather(float[] src, int base, float scale, float[] row) {
+            for (int r = 0, t = 0; r < runs; r++, t += runLength) {
+                int from = base + qPos[t];
+                for (int c = 0; c < runLength; c++) {
+                    row[t + c] = src[from + c] * scale;
                 }
             }
         }
 
-        /** p = softmax over keys of qs k^T. */
-        void softmax() {
-            product(p, qs, false, kt, tq, d, tk);
-            normalise(p, tq, tk);
+        /** {@code dst[base + pos[t]] = row[t]}, or with {@code add} {@code += scale * row[t]}, for {@code t < n}. */
+        private static void scatter(float[] row, float scale, boolean add, float[] dst, int base, int[] pos, int n) {
+            if (add) {
+                for (int t = 0; t < n; t++) {
+                    dst[base + pos[t]] += row[t] * scale;
+                }
+            } else {
+                for (int t = 0; t < n; t++) {
+                    dst[base + pos[t]] = row[t];
+                }
+            }
         }
 
-        /** out[query] = p v, into channels head*d + j of the output. */
-        void attendAndScatter(float[] out, int b, int h) {
-            int qMap = l.qH() * l.qW();
-            product(o, p, false, v, tq, tk, d);
-            // channel by channel: the writes stay within one plane of the map (token by token they would stride by
-            // a whole plane each)
+        /** The scaled queries q^T and p^T = softmax over keys of k qs^T. */
+        private void weights(float[] q, float[] kv) {
             for (int j = 0; j < d; j++) {
-                int base = (b * l.outChannels() + h * d + j) * qMap;
-                for (int i = 0; i < tq; i++) {
-                    out[base + qPos[i]] = o[i][j];
-                }
+                gather(q, qRow[j], scale, qt[j]);
+            }
+            product(pt, kv, kPos, kRow, qt, tk, d, tq);
+            normaliseColumns(pt, tk, tq, colA, colB);
+        }
+
+        /** out^T = v^T p^T, into channels head*d + j of the output. */
+        void forward(float[] q, float[] kv, float[] out) {
+            weights(q, kv);
+            product(ot, kv, vRow, kPos, pt, d, tk, tq);
+            for (int j = 0; j < d; j++) {
+                scatter(ot[j], 1, false, out, oRow[j], qPos, tq);
             }
         }
 
         /**
-         * With dO the output's gradient: dv = p^T dO; dP = dO v^T; dS = p * (dP - rowsum(dP * p)) (the softmax's
-         * backward); dqs = dS k; dk = dS^T qs; and dq = scale * dqs.
+         * With dO the output's gradient: dv^T = dO^T p; dP^T = v dO^T; dS^T = p^T * (dP^T - colsum(dP^T * p^T))
+         * (the softmax's backward); dqs^T = k^T dS^T; dk^T = qs^T dS = scale q^T dS; and dq = scale * dqs.
          */
-        void backward(float[] dOut, float[] dqOut, float[] dkv, int b, int h) {
-            int qMap = l.qH() * l.qW();
-            int kMap = l.kH() * l.kW();
-            float[][] dO = o;
+        void backward(float[] q, float[] kv, float[] dOut, float[] dq, float[] dkv) {
+            weights(q, kv);
+            float[][] dOt = ot;
             for (int j = 0; j < d; j++) {
-                int base = (b * l.outChannels() + h * d + j) * qMap;
-                for (int i = 0; i < tq; i++) {
-                    dO[i][j] = dOut[base + qPos[i]];
-                }
+                gather(dOut, oRow[j], 1, dOt[j]);
             }
-            product(dv, p, true, dO, tk, tq, d);
-            product(ds, dO, false, vt, tq, d, tk);
-            softmaxBackward(ds, p, tq, tk);
-            product(dq, ds, false, kr, tq, tk, d);
-            product(dk, ds, true, qs, tk, tq, d);
+            transpose(pt, tk, tq, p);
+            product(dvt, dOut, oRow, qPos, p, d, tq, tk);
+            product(dst, kv, kPos, vRow, dOt, tk, d, tq);
+            normaliseColumnsBackward(dst, pt, tk, tq, colA);
+            product(dqt, kv, kRow, kPos, dst, d, tk, tq);
+            transpose(dst, tk, tq, ds);
+            product(dkt, q, qRow, qPos, ds, d, tq, tk);
             for (int j = 0; j < d; j++) {
-                int qBase = (b * l.qChannels() + l.qOffset() + h * d + j) * qMap;
-                for (int i = 0; i < tq; i++) {
-                    dqOut[qBase + qPos[i]] += dq[i][j] * scale;
-                }
-                int kBase = (b * l.kvChannels() + l.kOffset() + h * d + j) * kMap;
-                int vBase = (b * l.kvChannels() + l.vOffset() + h * d + j) * kMap;
-                for (int t = 0; t < tk; t++) {
-                    dkv[kBase + kPos[t]] += dk[t][j];
-                    dkv[vBase + kPos[t]] += dv[t][j];
-                }
+                scatter(dqt[j], scale, true, dq, qRow[j], qPos, tq);
+                scatter(dkt[j], scale, true, dkv, kRow[j], kPos, tk);
+                scatter(dvt[j], 1, true, dkv, vRow[j], kPos, tk);
             }
         }
     }

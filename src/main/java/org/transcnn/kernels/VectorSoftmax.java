@@ -1,20 +1,16 @@
 package org.transcnn.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The attention kernels' row-wise softmax and its backward pass ({@link AttentionFloat#softmaxRows},
- * {@link AttentionFloat#softmaxBackwardRows}, same contracts) with the Vector API, where Java 17 runs the plain loops'
- * reductions scalar: the maximum, the sums and the dot products accumulate lane by lane, and the exponential is
- * {@link FastMath#expNonPositiveFloat}'s rational form in vector multiplies and adds.
- *
- * <p>Every result is the same whichever way the JIT runs this code. The Vector API's own {@code EXP} and
- * {@code reduceLanes(ADD)} round differently when interpreted and when compiled, which made two runs of one seeded
- * training step differ. So the exponential uses plain multiplies, adds and one division (exact IEEE operations in
- * both tiers), and the lanes of a sum are added in lane order by scalar code. The sums are kept in float (a few
- * hundred values in (0, 1] per row). Used only when {@link VectorSupport#AVAILABLE}.
+ * The attention kernels' column softmax and its backward pass ({@link AttentionFloat#softmaxColumns},
+ * {@link AttentionFloat#softmaxColumnsBackward}, same contracts) with the Vector API, where Java 17 runs the plain
+ * loops scalar (it does not vectorise their exponential). Each column is one lane, its maximum and sums taken over
+ * the rows in order, and the exponential is {@link FastMath#expNonPositiveFloat}'s rational form in vector multiplies,
+ * adds and one division: the same IEEE operations as the plain loops, so the same results, interpreted or compiled
+ * (the Vector API's own {@code EXP} rounds differently in the two, which made two runs of one seeded training step
+ * differ). Used only when {@link VectorSupport#AVAILABLE}.
  */
 final class VectorSoftmax {
 
@@ -24,43 +20,30 @@ final class VectorSoftmax {
     }
 
     /** Double precision: the plain loops of the generated twin (the Vector API form is written for float). */
-    static void rows(double[][] p, int rows, int n) {
-        AttentionDouble.softmaxRows(p, rows, n);
+    static void columns(double[][] p, int rows, int n, double[] max, double[] sum) {
+        AttentionDouble.softmaxColumns(p, rows, 0, n, max, sum);
     }
 
-    static void rows(float[][] p, int rows, int n) {
+    /** Whole vectors of columns here, the last columns by the plain loops (lane for lane the same operations). */
+    static void columns(float[][] p, int rows, int n, float[] max, float[] sum) {
         int bound = S.loopBound(n);
-        float[] lanes = new float[S.length()];
-        for (int i = 0; i < rows; i++) {
-            float[] pi = p[i];
+        for (int i = 0; i < bound; i += S.length()) {
             FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            int t = 0;
-            for (; t < bound; t += S.length()) {
-                m = m.max(FloatVector.fromArray(S, pi, t));
+            for (int t = 0; t < rows; t++) {
+                m = m.max(FloatVector.fromArray(S, p[t], i));
             }
-            float max = m.reduceLanes(VectorOperators.MAX);
-            for (; t < n; t++) {
-                max = Math.max(max, pi[t]);
+            FloatVector total = FloatVector.zero(S);
+            for (int t = 0; t < rows; t++) {
+                FloatVector e = exp(FloatVector.fromArray(S, p[t], i).sub(m));
+                e.intoArray(p[t], i);
+                total = total.add(e);
             }
-            FloatVector sums = FloatVector.zero(S);
-            for (t = 0; t < bound; t += S.length()) {
-                FloatVector e = exp(FloatVector.fromArray(S, pi, t).sub(max));
-                e.intoArray(pi, t);
-                sums = sums.add(e);
-            }
-            float sum = inLaneOrder(sums, lanes);
-            for (; t < n; t++) {
-                pi[t] = FastMath.expNonPositiveFloat(pi[t] - max);
-                sum += pi[t];
-            }
-            float inv = 1f / sum;
-            for (t = 0; t < bound; t += S.length()) {
-                FloatVector.fromArray(S, pi, t).mul(inv).intoArray(pi, t);
-            }
-            for (; t < n; t++) {
-                pi[t] *= inv;
+            FloatVector inv = FloatVector.broadcast(S, 1f).div(total);
+            for (int t = 0; t < rows; t++) {
+                FloatVector.fromArray(S, p[t], i).mul(inv).intoArray(p[t], i);
             }
         }
+        AttentionFloat.softmaxColumns(p, rows, bound, n, max, sum);
     }
 
     /** {@link FastMath#expNonPositiveFloat} lane by lane, operation for operation. */
@@ -73,43 +56,22 @@ final class VectorSoftmax {
         return q.add(p).div(q.sub(p));
     }
 
-    /** The sum of the lanes of {@code v}, added in lane order (the same result interpreted and compiled). */
-    private static float inLaneOrder(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
-        float sum = 0;
-        for (float x : lanes) {
-            sum += x;
-        }
-        return sum;
-    }
-
     /** Double precision: the plain loops of the generated twin. */
-    static void backward(double[][] dp, double[][] p, int rows, int n) {
-        AttentionDouble.softmaxBackwardRows(dp, p, rows, n);
+    static void columnsBackward(double[][] dp, double[][] p, int rows, int n, double[] dot) {
+        AttentionDouble.softmaxColumnsBackward(dp, p, rows, 0, n, dot);
     }
 
-    /** {@link AttentionFloat#softmaxBackward}: the row sum of {@code dp * p} accumulated lane by lane. */
-    static void backward(float[][] dp, float[][] p, int rows, int n) {
+    static void columnsBackward(float[][] dp, float[][] p, int rows, int n, float[] dot) {
         int bound = S.loopBound(n);
-        float[] lanes = new float[S.length()];
-        for (int i = 0; i < rows; i++) {
-            float[] pi = p[i];
-            float[] si = dp[i];
-            FloatVector acc = FloatVector.zero(S);
-            int t = 0;
-            for (; t < bound; t += S.length()) {
-                acc = FloatVector.fromArray(S, si, t).fma(FloatVector.fromArray(S, pi, t), acc);
+        for (int i = 0; i < bound; i += S.length()) {
+            FloatVector sum = FloatVector.zero(S);
+            for (int t = 0; t < rows; t++) {
+                sum = sum.add(FloatVector.fromArray(S, dp[t], i).mul(FloatVector.fromArray(S, p[t], i)));
             }
-            float dot = inLaneOrder(acc, lanes);
-            for (; t < n; t++) {
-                dot += si[t] * pi[t];
-            }
-            for (t = 0; t < bound; t += S.length()) {
-                FloatVector.fromArray(S, pi, t).mul(FloatVector.fromArray(S, si, t).sub(dot)).intoArray(si, t);
-            }
-            for (; t < n; t++) {
-                si[t] = pi[t] * (si[t] - dot);
+            for (int t = 0; t < rows; t++) {
+                FloatVector.fromArray(S, p[t], i).mul(FloatVector.fromArray(S, dp[t], i).sub(sum)).intoArray(dp[t], i);
             }
         }
+        AttentionFloat.softmaxColumnsBackward(dp, p, rows, bound, n, dot);
     }
 }
