@@ -23,6 +23,13 @@ public final class NormActFloat {
     private NormActFloat() {
     }
 
+    /**
+     * Planes of fewer pixels than this run their elementwise loops (normalise and activate, the activation's
+     * derivative) by {@link VectorNormAct}: C2 vectorises the plain loops itself, but runs their first and last values
+     * scalar, which costs most of a short plane (measured 3-4x slower at 64 pixels, even at 1024, no faster at 4096).
+     */
+    static final int VECTOR_BELOW = 1024;
+
     /** Per-channel batch mean and biased variance of {@code x} [b, c, plane] into {@code mean}, {@code var} [c]. */
     public static void statistics(float[] x, int b, int c, int plane, double[] mean, double[] var) {
         double count = (double) b * plane;
@@ -75,13 +82,17 @@ public final class NormActFloat {
             float t = (float) shift[ch];
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * plane;
-                apply(x, y, base, base + plane, s, t, act);
+                if (VectorSupport.AVAILABLE && plane < VECTOR_BELOW) {
+                    VectorNormAct.apply(x, y, base, base + plane, s, t, act);
+                } else {
+                    apply(x, y, base, base + plane, s, t, act);
+                }
             }
         });
     }
 
     /** {@code y[i] = act(x[i] * s + t)} for {@code from <= i < to}. */
-    private static void apply(float[] x, float[] y, int from, int to, float s, float t, Activation act) {
+    static void apply(float[] x, float[] y, int from, int to, float s, float t, Activation act) {
         if (act == Activation.SILU) {
             for (int i = from; i < to; i++) {
                 float z = x[i] * s + t;
@@ -112,7 +123,11 @@ public final class NormActFloat {
             float[] sumDzXhat = new float[plane];
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * plane;
-                activationGradient(x, dy, dx, base, base + plane, s, t, act);
+                if (VectorSupport.AVAILABLE && plane < VECTOR_BELOW) {
+                    VectorNormAct.activationGradient(x, dy, dx, base, base + plane, s, t, act);
+                } else {
+                    activationGradient(x, dy, dx, base, base + plane, s, t, act);
+                }
                 if (VectorSupport.AVAILABLE) {
                     VectorNormAct.gradientSums(x, dx, base, plane, m, inv, sumDz, sumDzXhat);
                 } else {
@@ -133,7 +148,7 @@ public final class NormActFloat {
     }
 
     /** {@code dz = dy * act'(z)} with {@code z = x * s + t} into {@code dx}, for {@code from <= i < to}. */
-    private static void activationGradient(float[] x, float[] dy, float[] dx, int from, int to, float s, float t,
+    static void activationGradient(float[] x, float[] dy, float[] dx, int from, int to, float s, float t,
             Activation act) {
         if (act == Activation.SILU) {
             for (int i = from; i < to; i++) {

@@ -4,14 +4,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The per-channel sums of {@link NormActFloat} (same names, same contracts) with the Vector API: the loops that add
- * a plane at an offset into a row of partial sums, which Java 17's JIT runs scalar. Whole vectors here, the last
- * values of a plane by the plain loops; lane by lane the same IEEE operations in the same order as the plain loops
- * (separate multiplies and adds, no fused multiply-add), so the results are the same bits, interpreted or compiled.
- * The elementwise loops (normalise and activate, the activation's derivative, the input gradient) stay plain: C2
- * vectorises those itself, and they measured faster than their Vector API forms. Used only when
- * {@link VectorSupport#AVAILABLE}; the preferred species, as in the other Vector API kernels (a second vector shape
- * in one JVM made C2 give up on both here).
+ * Inner loops of {@link NormActFloat} (same names, same contracts) with the Vector API: the per-channel sums, whose
+ * loops add a plane at an offset into a row of partial sums and which Java 17's JIT runs scalar, and the elementwise
+ * loops of planes shorter than {@link NormActFloat#VECTOR_BELOW}. Whole vectors here, the last values of a plane by
+ * the plain loops; lane by lane the same IEEE operations in the same order as the plain loops (separate multiplies
+ * and adds, no fused multiply-add, {@link FastMath#sigmoidFloat}'s rational form), so the results are the same bits,
+ * interpreted or compiled, whichever path a plane takes. Used only when {@link VectorSupport#AVAILABLE}; the
+ * preferred species, as in the other Vector API kernels (a second vector shape in one JVM made C2 give up on both
+ * here).
  */
 final class VectorNormAct {
 
@@ -34,6 +34,15 @@ final class VectorNormAct {
     static void gradientSums(double[] x, double[] dz, int base, int plane, double m, double inv, double[] sumDz,
             double[] sumDzXhat) {
         NormActDouble.gradientSums(x, dz, base, plane, m, inv, sumDz, sumDzXhat);
+    }
+
+    static void apply(double[] x, double[] y, int from, int to, double s, double t, Activation act) {
+        NormActDouble.apply(x, y, from, to, s, t, act);
+    }
+
+    static void activationGradient(double[] x, double[] dy, double[] dx, int from, int to, double s, double t,
+            Activation act) {
+        NormActDouble.activationGradient(x, dy, dx, from, to, s, t, act);
     }
 
     static void sums(float[] x, int b, int c, int ch, int plane, float[] acc) {
@@ -81,5 +90,47 @@ final class VectorNormAct {
             sumDz[i] += g;
             sumDzXhat[i] += g * ((x[base + i] - m) * inv);
         }
+    }
+
+    static void apply(float[] x, float[] y, int from, int to, float s, float t, Activation act) {
+        int i = from;
+        int bound = from + S.loopBound(to - from);
+        if (act == Activation.SILU) {
+            for (; i < bound; i += L) {
+                FloatVector z = FloatVector.fromArray(S, x, i).mul(s).add(t);
+                z.mul(sigmoid(z)).intoArray(y, i);
+            }
+        } else {
+            for (; i < bound; i += L) {
+                FloatVector.fromArray(S, x, i).mul(s).add(t).intoArray(y, i);
+            }
+        }
+        NormActFloat.apply(x, y, i, to, s, t, act);
+    }
+
+    static void activationGradient(float[] x, float[] dy, float[] dx, int from, int to, float s, float t,
+            Activation act) {
+        if (act != Activation.SILU) {
+            NormActFloat.activationGradient(x, dy, dx, from, to, s, t, act);
+            return;
+        }
+        int i = from;
+        int bound = from + S.loopBound(to - from);
+        for (; i < bound; i += L) {
+            FloatVector z = FloatVector.fromArray(S, x, i).mul(s).add(t);
+            FloatVector sg = sigmoid(z);
+            FloatVector.fromArray(S, dy, i).mul(sg.add(z.mul(sg).mul(sg.neg().add(1)))).intoArray(dx, i);
+        }
+        NormActFloat.activationGradient(x, dy, dx, i, to, s, t, act);
+    }
+
+    /** {@link FastMath#sigmoidFloat} lane by lane, operation for operation: 0.5 + 0.5 tanh(z / 2). */
+    static FloatVector sigmoid(FloatVector z) {
+        FloatVector c = z.mul(0.5f).min(FastMath.TANH_CLAMP).max(-FastMath.TANH_CLAMP);
+        FloatVector x2 = c.mul(c);
+        FloatVector p = c.mul(x2.mul(FastMath.P13).add(FastMath.P11).mul(x2).add(FastMath.P9).mul(x2)
+                .add(FastMath.P7).mul(x2).add(FastMath.P5).mul(x2).add(FastMath.P3).mul(x2).add(FastMath.P1));
+        FloatVector q = x2.mul(FastMath.Q6).add(FastMath.Q4).mul(x2).add(FastMath.Q2).mul(x2).add(FastMath.Q0);
+        return p.div(q).mul(0.5f).add(0.5f);
     }
 }

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The Vector API sums of the fused BatchNorm give the same bits as the plain loops, over whole vectors, tails and
+ * The Vector API loops of the fused BatchNorm give the same bits as the plain loops, over whole vectors, tails and
  * planes shorter than a vector, at a channel offset inside the batch; partial sums already holding values keep
  * adding to them.
  */
@@ -57,5 +57,25 @@ class VectorNormActTest {
         NormActFloat.gradientSums(x, dz, base, plane, 0.25f, 1.7f, sumDz, sumDzXhat);
         assertArrayEquals(sumDz, vDz, "sum of dz");
         assertArrayEquals(sumDzXhat, vDzXhat, "sum of dz * xhat");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0, 64, SILU", "3, 15, SILU", "16, 17, SILU", "5, 100, IDENTITY", "0, 1, SILU", "7, 1000, SILU",
+            "0, 33, IDENTITY"})
+    void elementwiseLoopsMatchThePlainLoopsBitForBit(int from, int length, Activation act) {
+        Random r = new Random(from * 131L + length);
+        int to = from + length;
+        float[] x = gaussian(r, to + 3, 6);
+        float[] dy = gaussian(r, to + 3, 1);
+        float[] vector = new float[to + 3];
+        float[] plain = new float[to + 3];
+        VectorNormAct.apply(x, vector, from, to, 1.3f, -0.2f, act);
+        NormActFloat.apply(x, plain, from, to, 1.3f, -0.2f, act);
+        assertArrayEquals(plain, vector, "normalise and activate");
+        vector = new float[to + 3];
+        plain = new float[to + 3];
+        VectorNormAct.activationGradient(x, dy, vector, from, to, 0.8f, 0.1f, act);
+        NormActFloat.activationGradient(x, dy, plain, from, to, 0.8f, 0.1f, act);
+        assertArrayEquals(plain, vector, "the activation's derivative");
     }
 }
