@@ -1,5 +1,9 @@
 package org.transcnn.layers;
 
+import org.transcnn.kernels.PatchGeometry;
+import org.transcnn.kernels.PatchesDouble;
+import org.transcnn.kernels.PatchesFloat;
+
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -16,7 +20,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
  * Runtime layer of {@link GemmConv} and {@link PointwiseConv}. 1x1 stride-1 kernels multiply each image in place:
@@ -97,30 +100,52 @@ public class GemmConvLayer extends ConvolutionLayer {
         Buffers.swapLeadingAxes(Buffers.contiguous(m), out, (int) s[1], (int) s[0], (int) (s[2] * s[3]));
     }
 
-    private Geometry geometry(long[] pixels, int ho, int wo) {
-        return new Geometry(convConf(), (int) pixels[0], (int) pixels[1], (int) pixels[2], (int) pixels[3], ho, wo);
+    private PatchGeometry geometry(long[] pixels, int ho, int wo) {
+        int[] k = convConf().getKernelSize();
+        int[] s = convConf().getStride();
+        int[] p = convConf().getPadding();
+        return new PatchGeometry((int) pixels[0], (int) pixels[1], (int) pixels[2], (int) pixels[3], ho, wo, k[0],
+                k[1], s[0], s[1], p[0], p[1]);
     }
 
     /** [B, C, H, W] -&gt; the patch matrix [C*kH*kW, B*Ho*Wo] (a new array). */
     private INDArray patches(INDArray x, int ho, int wo) {
-        Geometry g = geometry(x.shape(), ho, wo);
-        double[] src = Buffers.read(x);
-        double[] cols = Scratch.zeros(g.rows() * g.columns());
-        IntStream.range(0, g.rows()).parallel().forEach(r -> g.gather(src, cols, r));
-        INDArray out = Buffers.write(cols, Nd4j.createUninitialized(x.dataType(), new long[] {g.rows(), g.columns()},
-                'c'));
-        Scratch.give(src, cols);
+        PatchGeometry g = geometry(x.shape(), ho, wo);
+        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {g.rows(), g.columns()}, 'c');
+        int n = g.rows() * g.columns();
+        if (x.dataType() == DataType.FLOAT) {
+            float[] src = Buffers.readFloats(x);
+            float[] cols = Scratch.takeFloats(n);
+            PatchesFloat.gather(src, cols, g);
+            Buffers.write(cols, out);
+            Scratch.give(src, cols);
+        } else {
+            double[] src = Buffers.read(x);
+            double[] cols = Scratch.take(n);
+            PatchesDouble.gather(src, cols, g);
+            Buffers.write(cols, out);
+            Scratch.give(src, cols);
+        }
         return out;
     }
 
     /** Adds the patch matrix {@code cols} [C*kH*kW, B*Ho*Wo] back onto the pixels: {@code out} [B, C, H, W]. */
     private void scatterPatches(INDArray cols, INDArray out, int ho, int wo) {
-        Geometry g = geometry(out.shape(), ho, wo);
-        double[] d = Buffers.read(cols);
-        double[] dx = Scratch.zeros(g.b() * g.c() * g.h() * g.w());
-        IntStream.range(0, g.c()).parallel().forEach(ch -> g.scatter(d, dx, ch));
-        Buffers.write(dx, out);
-        Scratch.give(d, dx);
+        PatchGeometry g = geometry(out.shape(), ho, wo);
+        int n = g.b() * g.c() * g.h() * g.w();
+        if (out.dataType() == DataType.FLOAT) {
+            float[] d = Buffers.readFloats(cols);
+            float[] dx = Scratch.zerosFloats(n);
+            PatchesFloat.scatter(d, dx, g);
+            Buffers.write(dx, out);
+            Scratch.give(d, dx);
+        } else {
+            double[] d = Buffers.read(cols);
+            double[] dx = Scratch.zeros(n);
+            PatchesDouble.scatter(d, dx, g);
+            Buffers.write(dx, out);
+            Scratch.give(d, dx);
+        }
     }
 
     @Override
@@ -198,64 +223,5 @@ public class GemmConvLayer extends ConvolutionLayer {
         g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(eps));
-    }
-
-    /** Index arithmetic between pixels [B, C, H, W] and patch-matrix rows (c, i, j) and columns (b, oy, ox). */
-    private record Geometry(int b, int c, int h, int w, int ho, int wo, int kh, int kw, int sh, int sw, int ph,
-                            int pw) {
-
-        Geometry(org.deeplearning4j.nn.conf.layers.ConvolutionLayer conf, int b, int c, int h, int w, int ho,
-                 int wo) {
-            this(b, c, h, w, ho, wo, conf.getKernelSize()[0], conf.getKernelSize()[1], conf.getStride()[0],
-                    conf.getStride()[1], conf.getPadding()[0], conf.getPadding()[1]);
-        }
-
-        int rows() {
-            return c * kh * kw;
-        }
-
-        int columns() {
-            return b * ho * wo;
-        }
-
-        /** Fills row r = (ch, i, j) of the patch matrix: x[n, ch, oy*sh - ph + i, ox*sw - pw + j], 0 outside. */
-        void gather(double[] x, double[] cols, int r) {
-            walk(x, cols, r, true);
-        }
-
-        /** Adds the rows of channel ch of the patch-matrix gradient onto dx[., ch, ., .] (the transpose of gather). */
-        void scatter(double[] cols, double[] dx, int ch) {
-            for (int r = ch * kh * kw; r < (ch + 1) * kh * kw; r++) {
-                walk(dx, cols, r, false);
-            }
-        }
-
-        /** Pairs patch-matrix row r with its pixels: copies them into the row, or adds the row onto them. */
-        private void walk(double[] pixels, double[] cols, int r, boolean intoColumns) {
-            int ch = r / (kh * kw);
-            int i = (r / kw) % kh;
-            int j = r % kw;
-            for (int n = 0; n < b; n++) {
-                int plane = (n * c + ch) * h * w;
-                for (int oy = 0; oy < ho; oy++) {
-                    int iy = oy * sh - ph + i;
-                    if (iy < 0 || iy >= h) {
-                        continue;
-                    }
-                    int col = r * columns() + (n * ho + oy) * wo;
-                    int row = plane + iy * w;
-                    for (int ox = 0; ox < wo; ox++) {
-                        int ix = ox * sw - pw + j;
-                        if (ix >= 0 && ix < w) {
-                            if (intoColumns) {
-                                cols[col + ox] = pixels[row + ix];
-                            } else {
-                                pixels[row + ix] += cols[col + ox];
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -95,4 +95,57 @@ class FloatTwinTest {
         AttentionFloat.backward(qkvF, qkvF, floats(dOut), l, dqkvF, dqkvF);
         assertClose(dqkv, dqkvF, 5e-5, "attention gradient");
     }
+
+    /** The patch matrix against its definition; its transpose is gather's adjoint and matches the double twin. */
+    @ParameterizedTest
+    @CsvSource({"2, 3, 7, 9, 3, 2, 1", "1, 2, 8, 8, 3, 2, 1", "2, 1, 5, 6, 2, 2, 0", "1, 3, 6, 5, 3, 1, 1",
+            "1, 2, 9, 4, 3, 2, 2"})
+    void patchesMatchTheirDefinitionAndTwin(int b, int c, int h, int w, int k, int stride, int pad) {
+        Random r = new Random(h * 7 + w + k);
+        int ho = (h + 2 * pad - k) / stride + 1;
+        int wo = (w + 2 * pad - k) / stride + 1;
+        PatchGeometry g = new PatchGeometry(b, c, h, w, ho, wo, k, k, stride, stride, pad, pad);
+        double[] x = gaussian(b * c * h * w, r);
+        float[] cols = new float[g.rows() * g.columns()];
+        java.util.Arrays.fill(cols, Float.NaN);
+        PatchesFloat.gather(floats(x), cols, g);
+        for (int ch = 0; ch < c; ch++) {
+            for (int i = 0; i < k; i++) {
+                for (int j = 0; j < k; j++) {
+                    for (int n = 0; n < b; n++) {
+                        for (int oy = 0; oy < ho; oy++) {
+                            for (int ox = 0; ox < wo; ox++) {
+                                int iy = oy * stride - pad + i;
+                                int ix = ox * stride - pad + j;
+                                float expected = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0f
+                                        : (float) x[((n * c + ch) * h + iy) * w + ix];
+                                int row = (ch * k + i) * k + j;
+                                int col = (n * ho + oy) * wo + ox;
+                                assertTrue(expected == cols[row * g.columns() + col],
+                                        "patch row " + row + ", column " + col);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        double[] d = gaussian(cols.length, r);
+        double[] dx = new double[x.length];
+        float[] dxf = new float[x.length];
+        PatchesDouble.scatter(d, dx, g);
+        PatchesFloat.scatter(floats(d), dxf, g);
+        assertClose(dx, dxf, 1e-6, "scatter");
+        // scatter is the transpose of gather: <gather(x), d> = <x, scatter(d)>
+        double[] colsD = new double[cols.length];
+        PatchesDouble.gather(x, colsD, g);
+        double left = 0;
+        double right = 0;
+        for (int i = 0; i < cols.length; i++) {
+            left += colsD[i] * d[i];
+        }
+        for (int i = 0; i < x.length; i++) {
+            right += x[i] * dx[i];
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(left, right, 1e-9 * (1 + Math.abs(left)), "adjoint");
+    }
 }
