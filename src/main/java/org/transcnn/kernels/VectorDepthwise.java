@@ -39,39 +39,48 @@ final class VectorDepthwise {
 
     static void forward(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
         int plane = h * wd;
-        IntStream.range(0, b * c).parallel().forEach(bc -> {
+        int planes = b * c;
+        // planes in chunks, a few per core: small planes cost less than taking a buffer for each
+        int chunk = Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
+        IntStream.range(0, (planes + chunk - 1) / chunk).parallel().forEach(task -> {
             Padded p = Padded.take(h, wd, kh, kw);
-            int base = bc * plane;
-            p.pad(x, base, p.in);
-            int wb = (bc % c) * kh * kw;
-            int taps = kh * kw;
-            int n = p.outLength;
-            float[] in = p.in;
-            float[] out = p.out;
-            int[] off = p.offsets;
-            for (int q = 0; q < n; q += BLOCK * L) {
-                FloatVector a0 = FloatVector.zero(S);
-                FloatVector a1 = a0;
-                FloatVector a2 = a0;
-                FloatVector a3 = a0;
-                for (int t = 0; t < taps; t++) {
-                    FloatVector wt = FloatVector.broadcast(S, w[wb + t]);
-                    int o = q + off[t];
-                    a0 = FloatVector.fromArray(S, in, o).fma(wt, a0);
-                    a1 = FloatVector.fromArray(S, in, o + L).fma(wt, a1);
-                    a2 = FloatVector.fromArray(S, in, o + 2 * L).fma(wt, a2);
-                    a3 = FloatVector.fromArray(S, in, o + 3 * L).fma(wt, a3);
+            for (int bc = task * chunk; bc < Math.min(planes, (task + 1) * chunk); bc++) {
+                int base = bc * plane;
+                p.pad(x, base);
+                correlate(p, w, (bc % c) * kh * kw);
+                for (int row = 0; row < h; row++) {
+                    System.arraycopy(p.out, row * p.stride, y, base + row * wd, wd);
                 }
-                a0.intoArray(out, q);
-                a1.intoArray(out, q + L);
-                a2.intoArray(out, q + 2 * L);
-                a3.intoArray(out, q + 3 * L);
-            }
-            for (int row = 0; row < h; row++) {
-                System.arraycopy(out, row * p.stride, y, base + row * wd, wd);
             }
             Padded.FREE.give(p);
         });
+    }
+
+    /** {@code p.out} = the padded plane {@code p.in} correlated with the kernel at {@code w[wb ...]}. */
+    private static void correlate(Padded p, float[] w, int wb) {
+        int taps = p.kh * p.kw;
+        int n = p.outLength;
+        float[] in = p.in;
+        float[] out = p.out;
+        int[] off = p.offsets;
+        for (int q = 0; q < n; q += BLOCK * L) {
+            FloatVector a0 = FloatVector.zero(S);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int t = 0; t < taps; t++) {
+                FloatVector wt = FloatVector.broadcast(S, w[wb + t]);
+                int o = q + off[t];
+                a0 = FloatVector.fromArray(S, in, o).fma(wt, a0);
+                a1 = FloatVector.fromArray(S, in, o + L).fma(wt, a1);
+                a2 = FloatVector.fromArray(S, in, o + 2 * L).fma(wt, a2);
+                a3 = FloatVector.fromArray(S, in, o + 3 * L).fma(wt, a3);
+            }
+            a0.intoArray(out, q);
+            a1.intoArray(out, q + L);
+            a2.intoArray(out, q + 2 * L);
+            a3.intoArray(out, q + 3 * L);
+        }
     }
 
     static void backwardWeights(float[] dy, float[] x, float[] dw, int b, int c, int h, int wd, int kh, int kw) {
@@ -82,13 +91,13 @@ final class VectorDepthwise {
             float[] lanes = p.lanes;
             Arrays.fill(lanes, 0, taps * L, 0);
             float[] in = p.in;
-            float[] g = p.out;
+            float[] g = p.grad;
             int[] off = p.offsets;
             int n = p.outLength;
             for (int img = 0; img < b; img++) {
                 int base = (img * c + ch) * plane;
-                p.pad(x, base, in);
-                p.spread(dy, base, g);
+                p.pad(x, base);
+                p.spread(dy, base);
                 for (int t = 0; t < taps; t++) {
                     int o = off[t];
                     FloatVector a0 = FloatVector.zero(S);
@@ -116,18 +125,21 @@ final class VectorDepthwise {
     }
 
     /**
-     * The padded copy of one plane ({@link #in}), an output or output-gradient plane in the same row layout
-     * ({@link #out}, {@link #outLength} values rounded up to {@link #blocks}, whole blocks of vectors), the taps'
-     * offsets and the weight gradient's lane sums; reused through {@link #FREE}, grown when a plane needs more room.
+     * The padded copy of one plane ({@link #in}), the output of {@link #correlate} ({@link #out}) and an output
+     * gradient plane ({@link #grad}) in the same row layout ({@link #outLength} values rounded up to {@link #blocks},
+     * whole blocks of vectors), the taps' offsets and the weight gradient's lane sums; reused through {@link #FREE},
+     * grown when a plane needs more room. The padding of {@link #in} and {@link #grad} is zeroed once per geometry:
+     * only the plane's own pixels are written afterwards.
      */
     private static final class Padded {
         static final FreeList<Padded> FREE = new FreeList<>();
 
         float[] in = new float[0];
         float[] out = new float[0];
+        float[] grad = new float[0];
         float[] lanes = new float[0];
         int[] offsets = new int[0];
-        int h;
+        int h = -1;
         int wd;
         int kh;
         int kw;
@@ -135,63 +147,74 @@ final class VectorDepthwise {
         int outLength;
         int blocks;
         int inLength;
+        boolean inZeroed;
+        boolean gradZeroed;
 
         static Padded take(int h, int wd, int kh, int kw) {
             Padded p = FREE.take(f -> true, f -> new Padded());
-            p.h = h;
-            p.wd = wd;
-            p.kh = kh;
-            p.kw = kw;
-            p.stride = wd + kw - 1;
-            p.outLength = h * p.stride;
-            p.blocks = (p.outLength + BLOCK * L - 1) / (BLOCK * L) * BLOCK * L;
-            // the last block of outputs reads up to (kh - 1) rows and kw - 1 columns past its end
-            p.inLength = p.blocks + (kh - 1) * p.stride + kw - 1;
-            if (p.in.length < p.inLength) {
-                p.in = new float[p.inLength];
-            }
-            if (p.out.length < p.blocks) {
-                p.out = new float[p.blocks];
-            }
-            if (p.lanes.length < kh * kw * L) {
-                p.lanes = new float[kh * kw * L];
-            }
-            if (p.offsets.length < kh * kw) {
-                p.offsets = new int[kh * kw];
-            }
-            for (int i = 0; i < kh; i++) {
-                for (int j = 0; j < kw; j++) {
-                    p.offsets[i * kw + j] = i * p.stride + j;
-                }
+            if (p.h != h || p.wd != wd || p.kh != kh || p.kw != kw) {
+                p.prepare(h, wd, kh, kw);
             }
             return p;
         }
 
-        /**
-         * {@code dst} = the plane of {@code x} at {@code base} with (kh-1)/2 zero rows above, (kw-1)/2 zero columns
-         * to the left, the rest of the padding below and to the right, and zeros to {@link #inLength}.
-         */
-        void pad(float[] x, int base, float[] dst) {
-            int top = (kh - 1) / 2;
-            int left = (kw - 1) / 2;
-            Arrays.fill(dst, 0, top * stride, 0);
-            for (int row = 0; row < h; row++) {
-                int o = (row + top) * stride;
-                Arrays.fill(dst, o, o + left, 0);
-                System.arraycopy(x, base + row * wd, dst, o + left, wd);
-                Arrays.fill(dst, o + left + wd, o + stride, 0);
+        private void prepare(int h, int wd, int kh, int kw) {
+            this.h = h;
+            this.wd = wd;
+            this.kh = kh;
+            this.kw = kw;
+            stride = wd + kw - 1;
+            outLength = h * stride;
+            blocks = (outLength + BLOCK * L - 1) / (BLOCK * L) * BLOCK * L;
+            // the last block of outputs reads up to (kh - 1) rows and kw - 1 columns past its end
+            inLength = blocks + (kh - 1) * stride + kw - 1;
+            if (in.length < inLength) {
+                in = new float[inLength];
             }
-            Arrays.fill(dst, (h + top) * stride, inLength, 0);
+            if (out.length < blocks) {
+                out = new float[blocks];
+                grad = new float[blocks];
+            }
+            if (lanes.length < kh * kw * L) {
+                lanes = new float[kh * kw * L];
+            }
+            if (offsets.length < kh * kw) {
+                offsets = new int[kh * kw];
+            }
+            for (int i = 0; i < kh; i++) {
+                for (int j = 0; j < kw; j++) {
+                    offsets[i * kw + j] = i * stride + j;
+                }
+            }
+            inZeroed = false;
+            gradZeroed = false;
         }
 
-        /** {@code dst} = the plane of {@code g} at {@code base} in rows {@link #stride} wide, zeros to {@link #blocks}. */
-        void spread(float[] g, int base, float[] dst) {
-            for (int row = 0; row < h; row++) {
-                int o = row * stride;
-                System.arraycopy(g, base + row * wd, dst, o, wd);
-                Arrays.fill(dst, o + wd, o + stride, 0);
+        /**
+         * {@link #in} = the plane of {@code x} at {@code base} with (kh-1)/2 zero rows above, (kw-1)/2 zero columns
+         * to the left, the rest of the padding below and to the right, and zeros to {@link #inLength}.
+         */
+        void pad(float[] x, int base) {
+            if (!inZeroed) {
+                Arrays.fill(in, 0, inLength, 0);
+                inZeroed = true;
             }
-            Arrays.fill(dst, outLength, blocks, 0);
+            int top = (kh - 1) / 2;
+            int left = (kw - 1) / 2;
+            for (int row = 0; row < h; row++) {
+                System.arraycopy(x, base + row * wd, in, (row + top) * stride + left, wd);
+            }
+        }
+
+        /** {@link #grad} = the plane of {@code g} at {@code base} in rows {@link #stride} wide, zeros elsewhere. */
+        void spread(float[] g, int base) {
+            if (!gradZeroed) {
+                Arrays.fill(grad, 0, blocks, 0);
+                gradZeroed = true;
+            }
+            for (int row = 0; row < h; row++) {
+                System.arraycopy(g, base + row * wd, grad, row * stride, wd);
+            }
         }
     }
 }
