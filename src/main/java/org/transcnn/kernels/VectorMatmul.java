@@ -6,8 +6,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The attention kernels' small matrix products ({@link AttentionFloat#multiply}, same contract: the left operand
  * read by index from a map) with the Vector API: blocks of 4 rows x 2 vectors of {@code c} stay in registers over
- * the whole inner dimension (8 accumulators: C2 on JDK 17 compiles up to 16 to registers and collapses above); the
- * last columns (fewer than two vectors) and the last rows (fewer than four) by the plain loops. Used only when
+ * the whole inner dimension (8 accumulators: C2 on JDK 17 compiles up to 16 to registers and collapses above), then
+ * blocks of 4 rows x 1 vector; the last columns (less than a vector) and the last rows (fewer than four) by the
+ * plain loops. Used only when
  * {@link VectorSupport#AVAILABLE}; the preferred species, so AVX2 machines get 8 lanes and AVX-512 ones 16.
  */
 final class VectorMatmul {
@@ -25,10 +26,14 @@ final class VectorMatmul {
 
     static void multiply(float[][] c, float[] src, int[] ri, int[] rp, float[][] b, int m, int k, int n) {
         int rows = m / 4 * 4;
-        int cols = n / (2 * L) * (2 * L);
+        int pairs = n / (2 * L) * (2 * L);
+        int cols = n / L * L;
         for (int i = 0; i < rows; i += 4) {
-            for (int j = 0; j < cols; j += 2 * L) {
+            for (int j = 0; j < pairs; j += 2 * L) {
                 block4x2(c, src, ri, rp, b, i, j, k);
+            }
+            if (pairs < cols) {
+                block4x1(c, src, ri, rp, b, i, pairs, k);
             }
         }
         if (cols < n) {
@@ -76,5 +81,29 @@ final class VectorMatmul {
         c21.intoArray(c[i + 2], j + L);
         c30.intoArray(c[i + 3], j);
         c31.intoArray(c[i + 3], j + L);
+    }
+
+    /** {@link #block4x2} for one vector of columns. */
+    private static void block4x1(float[][] c, float[] src, int[] ri, int[] rp, float[][] b, int i, int j, int k) {
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        FloatVector c3 = c0;
+        int r0 = ri[i];
+        int r1 = ri[i + 1];
+        int r2 = ri[i + 2];
+        int r3 = ri[i + 3];
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b[p], j);
+            int o = rp[p];
+            c0 = bv.fma(FloatVector.broadcast(S, src[r0 + o]), c0);
+            c1 = bv.fma(FloatVector.broadcast(S, src[r1 + o]), c1);
+            c2 = bv.fma(FloatVector.broadcast(S, src[r2 + o]), c2);
+            c3 = bv.fma(FloatVector.broadcast(S, src[r3 + o]), c3);
+        }
+        c0.intoArray(c[i], j);
+        c1.intoArray(c[i + 1], j);
+        c2.intoArray(c[i + 2], j);
+        c3.intoArray(c[i + 3], j);
     }
 }
