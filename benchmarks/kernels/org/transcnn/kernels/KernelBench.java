@@ -1,0 +1,94 @@
+package org.transcnn.kernels;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Times the library's kernels alone on the shapes of SMALL at 256x256, batch 8 (best of N calls, milliseconds):
+ * depthwise convolution (forward, weight gradient), BatchNorm with SiLU (statistics, forward, backward) and attention
+ * (window and global, forward and backward). Run by benchmarks/kernels.sh, which compiles this file against the
+ * library's classes; compare two builds by running it on each, alternating.
+ */
+public final class KernelBench {
+
+    private KernelBench() {
+    }
+
+    private static float[] gaussian(Random r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) r.nextGaussian();
+        }
+        return a;
+    }
+
+    private interface Body {
+        void run();
+    }
+
+    private static double best(int calls, Body body) {
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < calls; i++) {
+            long t0 = System.nanoTime();
+            body.run();
+            best = Math.min(best, (System.nanoTime() - t0) / 1e6);
+        }
+        return best;
+    }
+
+    public static void main(String[] args) {
+        int calls = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        Random r = new Random(1);
+        System.out.println("vector API: " + VectorSupport.AVAILABLE + ", best of " + calls + " calls, ms");
+        for (int[] s : new int[][] {{8, 256, 64, 64, 5}, {8, 512, 32, 32, 3}, {8, 1024, 16, 16, 5},
+                {8, 2048, 8, 8, 3}}) {
+            int b = s[0], c = s[1], h = s[2], w = s[3], k = s[4];
+            float[] x = gaussian(r, b * c * h * w);
+            float[] dy = gaussian(r, x.length);
+            float[] y = new float[x.length];
+            float[] wt = gaussian(r, c * k * k);
+            float[] dw = new float[wt.length];
+            double fwd = best(calls, () -> DepthwiseFloat.forward(x, wt, y, b, c, h, w, k, k));
+            double wgrad = best(calls, () -> DepthwiseFloat.backwardWeights(dy, x, dw, b, c, h, w, k, k));
+            double[] scale = new double[c];
+            double[] shift = new double[c];
+            double[] mean = new double[c];
+            double[] var = new double[c];
+            double[] gamma = new double[c];
+            double[] beta = new double[c];
+            Arrays.fill(scale, 1.1);
+            Arrays.fill(shift, 0.1);
+            Arrays.fill(gamma, 1);
+            Arrays.fill(var, 1);
+            int p = h * w;
+            double stats = best(calls, () -> NormActFloat.statistics(x, b, c, p, mean, var));
+            double bnFwd = best(calls, () -> NormActFloat.forward(x, y, b, c, p, scale, shift, Activation.SILU));
+            double bnBwd = best(calls, () -> NormActFloat.backward(x, dy, y, b, c, p, mean, var, gamma, beta, 1e-5,
+                    Activation.SILU, new double[c], new double[c]));
+            System.out.printf(Locale.ROOT, "[%d,%d,%d,%d] k%d: depthwise fwd %.2f wgrad %.2f | BN+SiLU stats %.2f fwd %.2f"
+                    + " bwd %.2f%n", b, c, h, w, k, fwd, wgrad, stats, bnFwd, bnBwd);
+        }
+        // SMALL stage 1: 64 channels, one head of 64, 64x64 map; windows of 8x8, global keys pooled by 8
+        int b = 8;
+        int c = 64;
+        int h = 64;
+        int w = 64;
+        float[] qkv = gaussian(r, b * 3 * c * h * w);
+        float[] q = gaussian(r, b * c * h * w);
+        float[] kv = gaussian(r, b * 2 * c * 8 * 8);
+        float[] out = new float[b * c * h * w];
+        float[] dOut = gaussian(r, out.length);
+        float[] dqkv = new float[qkv.length];
+        float[] dq = new float[q.length];
+        float[] dkv = new float[kv.length];
+        AttentionLayout window = new AttentionLayout(b, 1, 64, 3 * c, 0, h, w, 3 * c, c, 2 * c, h, w, 8);
+        AttentionLayout global = new AttentionLayout(b, 1, 64, c, 0, h, w, 2 * c, 0, c, 8, 8, 0);
+        double wf = best(calls, () -> AttentionFloat.forward(qkv, qkv, window, out));
+        double wb = best(calls, () -> AttentionFloat.backward(qkv, qkv, dOut, window, dqkv, dqkv));
+        double gf = best(calls, () -> AttentionFloat.forward(q, kv, global, out));
+        double gb = best(calls, () -> AttentionFloat.backward(q, kv, dOut, global, dq, dkv));
+        System.out.printf(Locale.ROOT, "attention [8,64,64,64]: window fwd %.2f bwd %.2f | global (keys 8x8) fwd %.2f"
+                + " bwd %.2f%n", wf, wb, gf, gb);
+    }
+}
