@@ -9,10 +9,12 @@ to the end), leaving out the first FRACTION of that time (default 0.5: the warm-
 allocations are not part of a step),
 weights them by their sampling periods (JFR's profile settings: 10 ms for Java, 20 ms for native samples) and sums them
 per class of the innermost frame that names one:
-  gemm                      OpenBLAS (cblas_?gemm) and the patch gathering of k x k convolutions (GemmConvLayer)
-  depthwise                 org.transcnn.kernels.Depthwise*
-  attention                 org.transcnn.kernels.Attention*
-  normalisation/elementwise org.transcnn.kernels.NormAct*, ND4J's native ops (adds, activations, dropout, updater)
+  gemm                      OpenBLAS (cblas_?gemm) and the patch gathering of k x k convolutions (Patches*)
+  depthwise                 org.transcnn.kernels.Depthwise*, VectorDepthwise
+  attention                 org.transcnn.kernels.Attention*, VectorMatmul, VectorSoftmax
+  normalisation/elementwise org.transcnn.kernels.NormAct*, VectorNormAct, ND4J's native ops (adds, activations,
+                            dropout, updater)
+(FastMath's functions count for the kernel that calls them.)
   copies                    copies between ND4J's buffers and the kernels' Java arrays (org.transcnn.layers.Buffers)
   other                     everything else (DL4J's graph bookkeeping, garbage collection helpers, ...)
 OpenBLAS's own worker threads are not Java threads and are not sampled: a GEMM on two cores counts once, as the
@@ -35,13 +37,14 @@ CLASSES = ["gemm", "depthwise", "attention", "normalisation/elementwise", "copie
 def frame_class(method):
     t = method["type"]["name"].replace("/", ".")
     m = method["name"]
-    if t.startswith("org.bytedeco.openblas") or "GemmConvLayer$Geometry" in t:
+    k = "org.transcnn.kernels."
+    if t.startswith("org.bytedeco.openblas") or t.startswith(k + "Patches"):
         return "gemm"
-    if t.startswith("org.transcnn.kernels.Depthwise"):
+    if t.startswith(k + "Depthwise") or t.startswith(k + "VectorDepthwise"):
         return "depthwise"
-    if t.startswith("org.transcnn.kernels.Attention"):
+    if t.startswith(k + "Attention") or t.startswith(k + "VectorMatmul") or t.startswith(k + "VectorSoftmax"):
         return "attention"
-    if t.startswith("org.transcnn.kernels.NormAct") or t.startswith("org.transcnn.kernels.FastMath"):
+    if t.startswith(k + "NormAct") or t.startswith(k + "VectorNormAct"):
         return "normalisation/elementwise"
     if t.startswith("org.transcnn.layers.Buffers"):
         return "copies"
