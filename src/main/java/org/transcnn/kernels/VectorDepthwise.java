@@ -63,7 +63,8 @@ final class VectorDepthwise {
         float[] in = p.in;
         float[] out = p.out;
         int[] off = p.offsets;
-        for (int q = 0; q < n; q += BLOCK * L) {
+        int q = 0;
+        for (; q + BLOCK * L <= n; q += BLOCK * L) {
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = a0;
             FloatVector a2 = a0;
@@ -80,6 +81,14 @@ final class VectorDepthwise {
             a1.intoArray(out, q + L);
             a2.intoArray(out, q + 2 * L);
             a3.intoArray(out, q + 3 * L);
+        }
+        // the rest one vector at a time (small planes: fewer values computed in the padding columns and past the end)
+        for (; q < n; q += L) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int t = 0; t < taps; t++) {
+                a0 = FloatVector.fromArray(S, in, q + off[t]).fma(FloatVector.broadcast(S, w[wb + t]), a0);
+            }
+            a0.intoArray(out, q);
         }
     }
 
@@ -127,7 +136,7 @@ final class VectorDepthwise {
     /**
      * The padded copy of one plane ({@link #in}), the output of {@link #correlate} ({@link #out}) and an output
      * gradient plane ({@link #grad}) in the same row layout ({@link #outLength} values rounded up to {@link #blocks},
-     * whole blocks of vectors), the taps' offsets and the weight gradient's lane sums; reused through {@link #FREE},
+     * whole vectors), the taps' offsets and the weight gradient's lane sums; reused through {@link #FREE},
      * grown when a plane needs more room. The padding of {@link #in} and {@link #grad} is zeroed once per geometry:
      * only the plane's own pixels are written afterwards.
      */
@@ -165,7 +174,7 @@ final class VectorDepthwise {
             this.kw = kw;
             stride = wd + kw - 1;
             outLength = h * stride;
-            blocks = (outLength + BLOCK * L - 1) / (BLOCK * L) * BLOCK * L;
+            blocks = (outLength + L - 1) / L * L;
             // the last block of outputs reads up to (kh - 1) rows and kw - 1 columns past its end
             inLength = blocks + (kh - 1) * stride + kw - 1;
             if (in.length < inLength) {
