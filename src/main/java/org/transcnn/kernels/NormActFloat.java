@@ -175,8 +175,8 @@ public final class NormActFloat {
     }
 
     /** {@code dx[i] = s * (dx[i] - meanDz - xhat * meanDzXhat)}, {@code xhat = (x[i] - m) * inv}, from..to. */
-    private static void inputGradient(float[] x, float[] dx, int from, int to, float s, float m, float inv, float meanDz,
-            float meanDzXhat) {
+    private static void inputGradient(float[] x, float[] dx, int from, int to, float s, float m, float inv,
+            float meanDz, float meanDzXhat) {
         for (int i = from; i < to; i++) {
             float xhat = (x[i] - m) * inv;
             dx[i] = s * (dx[i] - meanDz - xhat * meanDzXhat);

@@ -7,8 +7,9 @@ import java.util.stream.IntStream;
  * The patch matrix of a k x k convolution (im2col) and its transpose, on NCHW arrays in C order: for pixels x [B, C,
  * H, W] and a kernel kH x kW with strides (sh, sw) and zero padding (ph, pw), row {@code r = (ch*kH + i)*kW + j},
  * column {@code (n*Ho + oy)*Wo + ox} of the matrix [C*kH*kW, B*Ho*Wo] holds {@code x[n, ch, oy*sh - ph + i, ox*sw -
- * pw + j]} (0 outside the image; see {@link PatchGeometry}), so that the convolution is one GEMM with the [Cout, C*kH*kW] weights. Parallel over
- * rows (gather) and channels (scatter: each channel's rows add onto its own planes only).
+ * pw + j]} (0 outside the image; see {@link PatchGeometry}), so that the convolution is one GEMM with the
+ * [Cout, C*kH*kW] weights. Parallel over rows (gather) and channels (scatter: each channel's rows add onto its own
+ * planes only).
  *
  * <p>Written for float arrays; the build generates the double twin {@code PatchesDouble} from this file (see
  * {@link NormActFloat}).

@@ -137,8 +137,8 @@ final class VectorDepthwise {
      * The padded copy of one plane ({@link #in}), the output of {@link #correlate} ({@link #out}) and an output
      * gradient plane ({@link #grad}) in the same row layout ({@link #outLength} values rounded up to {@link #blocks},
      * whole vectors), the taps' offsets and the weight gradient's lane sums; reused through {@link #FREE},
-     * grown when a plane needs more room. The padding of {@link #in} and {@link #grad} is zeroed once per geometry:
-     * only the plane's own pixels are written afterwards.
+     * grown when a plane needs more room. {@link #in} and {@link #grad} are zeroed when the geometry is set: only a
+     * plane's own pixels are written afterwards, so their padding stays zero.
      */
     private static final class Padded {
         static final FreeList<Padded> FREE = new FreeList<>();
@@ -156,8 +156,6 @@ final class VectorDepthwise {
         int outLength;
         int blocks;
         int inLength;
-        boolean inZeroed;
-        boolean gradZeroed;
 
         static Padded take(int h, int wd, int kh, int kw) {
             Padded p = FREE.take(f -> true, f -> new Padded());
@@ -195,19 +193,16 @@ final class VectorDepthwise {
                     offsets[i * kw + j] = i * stride + j;
                 }
             }
-            inZeroed = false;
-            gradZeroed = false;
+            Arrays.fill(in, 0, inLength, 0);
+            Arrays.fill(grad, 0, blocks, 0);
         }
 
         /**
          * {@link #in} = the plane of {@code x} at {@code base} with (kh-1)/2 zero rows above, (kw-1)/2 zero columns
-         * to the left, the rest of the padding below and to the right, and zeros to {@link #inLength}.
+         * to the left, the rest of the padding below and to the right, and zeros to {@link #inLength} (left by
+         * {@link #prepare}).
          */
         void pad(float[] x, int base) {
-            if (!inZeroed) {
-                Arrays.fill(in, 0, inLength, 0);
-                inZeroed = true;
-            }
             int top = (kh - 1) / 2;
             int left = (kw - 1) / 2;
             for (int row = 0; row < h; row++) {
@@ -217,10 +212,6 @@ final class VectorDepthwise {
 
         /** {@link #grad} = the plane of {@code g} at {@code base} in rows {@link #stride} wide, zeros elsewhere. */
         void spread(float[] g, int base) {
-            if (!gradZeroed) {
-                Arrays.fill(grad, 0, blocks, 0);
-                gradZeroed = true;
-            }
             for (int row = 0; row < h; row++) {
                 System.arraycopy(g, base + row * wd, grad, row * stride, wd);
             }
