@@ -32,7 +32,10 @@ import java.util.Arrays;
  */
 public class GemmConvLayer extends ConvolutionLayer {
 
-    /** A column of ones as long as the last bias gradient's maps (outside any workspace), reused while it fits. */
+    /**
+     * A column of ones as long as the last bias gradient's maps, in the layer's data type (outside any workspace),
+     * reused while the maps keep their size.
+     */
     private transient INDArray ones;
 
     public GemmConvLayer(NeuralNetConfiguration conf, DataType dataType) {
@@ -66,7 +69,7 @@ public class GemmConvLayer extends ConvolutionLayer {
         long[] s = dy.shape();
         int channels = (int) s[1];
         int pixels = (int) (s[2] * s[3]);
-        if (ones == null || ones.length() != pixels || ones.dataType() != dataType) {
+        if (ones == null || ones.length() != pixels) {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 ones = Nd4j.ones(dataType, pixels, 1);
             }
