@@ -14,6 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transcnn.layers.InvertedResidual;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 import org.transcnn.models.VertexNames;
@@ -322,7 +323,16 @@ public final class TransCnnWeights {
                 continue;
             }
             Layer layer = ((LayerVertex) conf.getVertices().get(name)).getLayerConf().getLayer();
-            if (layer instanceof DepthwiseConvolution2D) {
+            if (layer instanceof InvertedResidual) {
+                InvertedResidual irb = (InvertedResidual) layer;
+                for (String key : InvertedResidual.parameterKeys()) {
+                    out.put(name + "." + InvertedResidual.torchKey(key), new Target(name, key,
+                            irb.parameterShape(key), null));
+                }
+                for (String bn : new String[] {".conv1.1", ".conv2.1", ".conv3.1"}) {
+                    out.put(name + bn + ".num_batches_tracked", new Target(name, null, new long[] {}, null));
+                }
+            } else if (layer instanceof DepthwiseConvolution2D) {
                 DepthwiseConvolution2D d = (DepthwiseConvolution2D) layer;
                 out.put(name + ".weight", new Target(name, "W", new long[] {d.getNOut(), 1, d.getKernelSize()[0],
                         d.getKernelSize()[1]}, new int[] {2, 3, 0, 1}));

@@ -1,0 +1,16 @@
+package org.transcnn.kernels;
+
+/**
+ * Where a kernel takes its large temporary arrays from and gives them back to (a pool that reuses them by length,
+ * or plain allocation). A kernel gives back exactly what it took, once, before it returns.
+ *
+ * @param <A> {@code float[]} or {@code double[]}
+ */
+public interface ArrayPool<A> {
+
+    /** An array of {@code n} values with unspecified contents. */
+    A take(int n);
+
+    /** Gives {@code array} back; the kernel no longer touches it. */
+    void give(A array);
+}

@@ -1,0 +1,187 @@
+package org.transcnn.kernels;
+
+import java.nio.FloatBuffer;
+import java.util.stream.IntStream;
+
+/**
+ * TransCNN's inverted residual bottleneck (the official {@code blocks.s.i.conv}, without the block's residual) as
+ * one forward and one backward pass over NCHW batches, x [B, C, H, W] -&gt; y [B, C, H, W], P = H*W, E hidden:
+ * <pre>
+ * t1 = W1 x                       W1 [E, C]: per image the GEMM [E, C] x [C, P]
+ * d  = depthwise_k(SiLU(BN1(t1)))  kernels [E, k*k], zero padding (k-1)/2
+ * a2 = SiLU(BN2(d)) * m2           m2: Dropout2d mask per (image, channel) or none
+ * t3 = W3 a2                       W3 [C, E]
+ * y  = BN3(t3) * m3
+ * </pre>
+ * BatchNorm uses the batch statistics in training mode (kept in the {@link Norm}s for the backward pass) and the
+ * running statistics otherwise. The maps ND4J holds are direct buffers at offset 0 (the weights at an offset into
+ * theirs): the GEMMs run on them in place; normalisation, activation and the depthwise convolution run on Java copies
+ * taken from {@code pool}, one copy in and one out per stage. A training-mode forward pass writes {@code t1}, {@code d}
+ * and {@code t3} (2E + C values per pixel) for the backward pass, which recomputes the activations from them.
+ *
+ * <p>Written for float; the build generates the double twin {@code InvertedResidualDouble} (see {@link NormActFloat}).
+ */
+public final class InvertedResidualFloat {
+
+    /** Values per bulk copy between a direct buffer and a Java array; chunks run in parallel. */
+    private static final int CHUNK = 1 << 14;
+
+    private InvertedResidualFloat() {
+    }
+
+    /**
+     * The forward pass into {@code out}. {@code t1} [B, E, P], {@code a2} [B, E, P] and {@code t3} [B, C, P] are
+     * written; {@code d} [B, E, P] too unless null (inference). Masks are [B*E] and [B*C] or null.
+     */
+    public static void forward(InvertedResidualShape s, FloatBuffer x, FloatBuffer w1, long w1Off, float[] wdw,
+            FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, boolean training, float[] mask2, float[] mask3,
+            FloatBuffer t1, FloatBuffer d, FloatBuffer a2, FloatBuffer t3, FloatBuffer out, ArrayPool<float[]> pool) {
+        int b = s.batch();
+        int c = s.channels();
+        int e = s.hidden();
+        int p = s.pixels();
+        for (int n = 0; n < b; n++) {
+            Gemm.gemm(false, false, e, p, c, 1f, w1, w1Off, c, x, (long) n * c * p, p, 0f, t1, (long) n * e * p, p);
+        }
+        float[] f = pool.take(s.inner());
+        float[] g = pool.take(s.inner());
+        get(t1, f);
+        normalise(f, b, e, p, n1, training, Activation.SILU);
+        DepthwiseFloat.forward(f, wdw, g, b, e, s.height(), s.width(), s.kernel(), s.kernel());
+        if (d != null) {
+            put(g, d);
+        }
+        normalise(g, b, e, p, n2, training, Activation.SILU);
+        scale(g, mask2, p);
+        put(g, a2);
+        pool.give(f);
+        pool.give(g);
+        for (int n = 0; n < b; n++) {
+            Gemm.gemm(false, false, c, p, e, 1f, w3, w3Off, e, a2, (long) n * e * p, p, 0f, t3, (long) n * c * p, p);
+        }
+        float[] f3 = pool.take(s.outer());
+        get(t3, f3);
+        normalise(f3, b, c, p, n3, training, Activation.IDENTITY);
+        scale(f3, mask3, p);
+        put(f3, out);
+        pool.give(f3);
+    }
+
+    /**
+     * The backward pass of a training-mode {@link #forward} (whose {@code t1}, {@code d}, {@code t3}, masks and
+     * batch statistics it is given), for the output gradient {@code dy}: writes the input gradient {@code dx}, the
+     * weight gradients {@code dW1} [E, C], {@code dWdw} [E, k*k], {@code dW3} [C, E] and each Norm's
+     * {@code dGamma}, {@code dBeta}. {@code work} [B, E, P] is scratch; {@code dx} is also used as scratch first.
+     */
+    public static void backward(InvertedResidualShape s, FloatBuffer x, FloatBuffer w1, long w1Off, float[] wdw,
+            FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, float[] mask2, float[] mask3, FloatBuffer t1,
+            FloatBuffer d, FloatBuffer t3, FloatBuffer dy, FloatBuffer work, FloatBuffer dx, FloatBuffer dW1,
+            long dW1Off, float[] dWdw, FloatBuffer dW3, long dW3Off, double[][] dNorm, ArrayPool<float[]> pool) {
+        int b = s.batch();
+        int c = s.channels();
+        int e = s.hidden();
+        int p = s.pixels();
+        int k = s.kernel();
+        // BN3: dt3 (kept in dx until the GEMMs of conv3 have used it)
+        float[] g3 = pool.take(s.outer());
+        float[] f3 = pool.take(s.outer());
+        get(dy, g3);
+        scale(g3, mask3, p);
+        get(t3, f3);
+        normBackward(f3, g3, b, c, p, n3, Activation.IDENTITY, dNorm[4], dNorm[5]);
+        put(g3, dx);
+        pool.give(f3);
+        pool.give(g3);
+        // a2 recomputed from d into work; conv3: dW3 = sum dt3 a2^T, da2 = W3^T dt3 (into work, image by image)
+        float[] fd = pool.take(s.inner());
+        float[] g = pool.take(s.inner());
+        get(d, fd);
+        NormActFloat.forward(fd, g, b, e, p, scale(n2), shift(n2), Activation.SILU);
+        scale(g, mask2, p);
+        put(g, work);
+        for (int n = 0; n < b; n++) {
+            long in = (long) n * e * p;
+            long out = (long) n * c * p;
+            Gemm.gemm(false, true, c, e, p, 1f, dx, out, p, work, in, p, n == 0 ? 0f : 1f, dW3, dW3Off, e);
+            Gemm.gemm(true, false, e, p, c, 1f, w3, w3Off, e, dx, out, p, 0f, work, in, p);
+        }
+        // BN2 + SiLU: dd
+        get(work, g);
+        scale(g, mask2, p);
+        normBackward(fd, g, b, e, p, n2, Activation.SILU, dNorm[2], dNorm[3]);
+        // depthwise: a1 recomputed from t1 (into a), dWdw, da1 (into a once the weight gradient has it)
+        float[] a = pool.take(s.inner());
+        get(t1, fd);
+        NormActFloat.forward(fd, a, b, e, p, scale(n1), shift(n1), Activation.SILU);
+        DepthwiseFloat.backwardWeights(g, a, dWdw, b, e, s.height(), s.width(), k, k);
+        DepthwiseFloat.forward(g, DepthwiseFloat.rotated(wdw, e, k, k), a, b, e, s.height(), s.width(), k, k);
+        pool.give(g);
+        // BN1 + SiLU: dt1 (into work); conv1: dW1 = sum dt1 x^T, dx = W1^T dt1
+        normBackward(fd, a, b, e, p, n1, Activation.SILU, dNorm[0], dNorm[1]);
+        put(a, work);
+        pool.give(a);
+        pool.give(fd);
+        for (int n = 0; n < b; n++) {
+            long in = (long) n * c * p;
+            long hid = (long) n * e * p;
+            Gemm.gemm(false, true, e, c, p, 1f, work, hid, p, x, in, p, n == 0 ? 0f : 1f, dW1, dW1Off, c);
+            Gemm.gemm(true, false, c, p, e, 1f, w1, w1Off, c, work, hid, p, 0f, dx, in, p);
+        }
+    }
+
+    /** {@code v = act(BN(v))} in place; in training mode with the batch statistics, stored in {@code norm}. */
+    private static void normalise(float[] v, int b, int c, int p, Norm norm, boolean training, Activation act) {
+        if (training) {
+            norm.batchMean = new double[c];
+            norm.batchVar = new double[c];
+            NormActFloat.statistics(v, b, c, p, norm.batchMean, norm.batchVar);
+        }
+        double[] sc = norm.scale(training);
+        NormActFloat.forward(v, v, b, c, p, sc, norm.shift(training, sc), act);
+    }
+
+    private static double[] scale(Norm norm) {
+        return norm.scale(true);
+    }
+
+    private static double[] shift(Norm norm) {
+        return norm.shift(true, norm.scale(true));
+    }
+
+    /** Training-mode backward pass of {@code act(BN(x))}: {@code g} (dy) becomes dx. */
+    private static void normBackward(float[] x, float[] g, int b, int c, int p, Norm norm, Activation act,
+            double[] dGamma, double[] dBeta) {
+        NormActFloat.backward(x, g, g, b, c, p, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps, act,
+                dGamma, dBeta);
+    }
+
+    /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values; nothing when mask is null. */
+    private static void scale(float[] v, float[] mask, int p) {
+        if (mask == null) {
+            return;
+        }
+        IntStream.range(0, mask.length).parallel().forEach(i -> {
+            float m = mask[i];
+            for (int j = i * p; j < (i + 1) * p; j++) {
+                v[j] *= m;
+            }
+        });
+    }
+
+    /** The first {@code dst.length} values of {@code src} (absolute positions from 0) into {@code dst}. */
+    private static void get(FloatBuffer src, float[] dst) {
+        int n = dst.length;
+        chunks(n).forEach(start -> src.get(start, dst, start, Math.min(CHUNK, n - start)));
+    }
+
+    /** {@code src} into the first {@code src.length} values of {@code dst}. */
+    private static void put(float[] src, FloatBuffer dst) {
+        int n = src.length;
+        chunks(n).forEach(start -> dst.put(start, src, start, Math.min(CHUNK, n - start)));
+    }
+
+    private static IntStream chunks(int n) {
+        IntStream starts = IntStream.range(0, (n + CHUNK - 1) / CHUNK).map(i -> i * CHUNK);
+        return n > CHUNK ? starts.parallel() : starts;
+    }
+}

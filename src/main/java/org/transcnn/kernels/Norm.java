@@ -1,0 +1,55 @@
+package org.transcnn.kernels;
+
+/**
+ * One BatchNorm2d of a fused kernel: its parameters ({@code gamma}, {@code beta}, the running {@code mean} and
+ * {@code var}, eps) as the kernel reads them, and the batch statistics a training-mode forward pass computes
+ * ({@link #batchMean}, {@link #batchVar}, biased variance), which its backward pass then uses. All arrays [channels].
+ */
+public final class Norm {
+
+    public final double[] gamma;
+    public final double[] beta;
+    public final double[] mean;
+    public final double[] var;
+    public final double eps;
+    /** The batch statistics of the last training-mode forward pass; null before one. */
+    public double[] batchMean;
+    public double[] batchVar;
+
+    public Norm(double[] gamma, double[] beta, double[] mean, double[] var, double eps) {
+        int n = gamma.length;
+        if (beta.length != n || mean.length != n || var.length != n) {
+            throw new IllegalArgumentException("BatchNorm parameters of different lengths: gamma " + n + ", beta "
+                    + beta.length + ", mean " + mean.length + ", var " + var.length);
+        }
+        this.gamma = gamma;
+        this.beta = beta;
+        this.mean = mean;
+        this.var = var;
+        this.eps = eps;
+    }
+
+    public int channels() {
+        return gamma.length;
+    }
+
+    /** {@code scale_c = gamma_c / sqrt(var_c + eps)} with the batch (training) or running statistics. */
+    double[] scale(boolean training) {
+        double[] v = training ? batchVar : var;
+        double[] s = new double[gamma.length];
+        for (int c = 0; c < s.length; c++) {
+            s[c] = gamma[c] / Math.sqrt(v[c] + eps);
+        }
+        return s;
+    }
+
+    /** {@code shift_c = beta_c - mean_c * scale_c}. */
+    double[] shift(boolean training, double[] scale) {
+        double[] m = training ? batchMean : mean;
+        double[] t = new double[gamma.length];
+        for (int c = 0; c < t.length; c++) {
+            t[c] = beta[c] - m[c] * scale[c];
+        }
+        return t;
+    }
+}

@@ -1,0 +1,328 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.rng.Random;
+import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.kernels.ArrayPool;
+import org.transcnn.kernels.InvertedResidualDouble;
+import org.transcnn.kernels.InvertedResidualFloat;
+import org.transcnn.kernels.InvertedResidualShape;
+import org.transcnn.kernels.Norm;
+
+import java.lang.ref.Reference;
+import java.util.Arrays;
+
+/**
+ * Runtime layer of {@link InvertedResidual}: {@link InvertedResidualFloat} (FLOAT networks) or its generated double
+ * twin (DOUBLE networks) on ND4J's buffers. A training-mode forward pass keeps the three maps its backward pass needs
+ * (conv1's and the depthwise convolution's outputs before their BatchNorm, conv3's output) in the activations
+ * workspace with the batch statistics and dropout masks; a backward pass without one runs it first.
+ */
+public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
+
+    private static final ArrayPool<float[]> FLOATS = new ArrayPool<>() {
+        @Override
+        public float[] take(int n) {
+            return Scratch.takeFloats(n);
+        }
+
+        @Override
+        public void give(float[] array) {
+            Scratch.give(array);
+        }
+    };
+
+    private static final ArrayPool<double[]> DOUBLES = new ArrayPool<>() {
+        @Override
+        public double[] take(int n) {
+            return Scratch.take(n);
+        }
+
+        @Override
+        public void give(double[] array) {
+            Scratch.give(array);
+        }
+    };
+
+    /** What a training-mode forward pass keeps for the backward pass, and the input it belongs to. */
+    private record Saved(INDArray input, INDArray t1, INDArray d, INDArray t3, Norm[] norms, Object mask2,
+            Object mask3) {
+    }
+
+    private Saved saved;
+
+    public InvertedResidualLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    public boolean isPretrainLayer() {
+        return false;
+    }
+
+    /**
+     * DL4J divides gradients by the batch size in the updater; the running statistics' "gradient" is the update
+     * itself (as DL4J's BatchNormalization says for its own).
+     */
+    @Override
+    public boolean updaterDivideByMinibatch(String paramName) {
+        return !InvertedResidualParams.isRunningStatistic(paramName);
+    }
+
+    @Override
+    public Type type() {
+        return Type.CONVOLUTIONAL;
+    }
+
+    private InvertedResidualShape shape(INDArray x) {
+        InvertedResidual c = layerConf();
+        if (x.rank() != 4 || x.size(1) != c.getChannels()) {
+            throw new IllegalArgumentException("IRB " + layerId() + " expects [B, " + c.getChannels() + ", H, W], got "
+                    + Arrays.toString(x.shape()));
+        }
+        return new InvertedResidualShape((int) x.size(0), c.getChannels(), c.getHidden(), (int) x.size(2),
+                (int) x.size(3), c.getKernelSize());
+    }
+
+    private double[] doubles(String key) {
+        return getParam(key).castTo(DataType.DOUBLE).dup().data().asDouble();
+    }
+
+    private Norm norm(String gamma, String beta, String mean, String var) {
+        return new Norm(doubles(gamma), doubles(beta), doubles(mean), doubles(var), layerConf().getEps());
+    }
+
+    private Norm[] norms() {
+        return new Norm[] {norm(InvertedResidual.G1, InvertedResidual.B1, InvertedResidual.M1, InvertedResidual.V1),
+            norm(InvertedResidual.G2, InvertedResidual.B2, InvertedResidual.M2, InvertedResidual.V2),
+            norm(InvertedResidual.G3, InvertedResidual.B3, InvertedResidual.M3, InvertedResidual.V3)};
+    }
+
+    /** A Dropout2d mask of {@code n} (image, channel) planes: 0 or 1 / (1 - rate); null when not dropping. */
+    private Object mask(int n, boolean training) {
+        double rate = layerConf().getDropRate();
+        if (!training || rate <= 0) {
+            return null;
+        }
+        Random rng = Nd4j.getRandom();
+        double keep = 1.0 / (1.0 - rate);
+        if (dataType == DataType.FLOAT) {
+            float[] m = new float[n];
+            for (int i = 0; i < n; i++) {
+                m[i] = rng.nextDouble() < rate ? 0f : (float) keep;
+            }
+            return m;
+        }
+        double[] m = new double[n];
+        for (int i = 0; i < n; i++) {
+            m[i] = rng.nextDouble() < rate ? 0 : keep;
+        }
+        return m;
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        INDArray x = Buffers.contiguous(input.castTo(dataType));
+        InvertedResidualShape s = shape(x);
+        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, x.shape(), 'c');
+        forward(x, s, training, training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM,
+                ArrayType.FF_WORKING_MEM, out, mgr);
+        return out;
+    }
+
+    /**
+     * Runs the forward pass of {@code x} into {@code out}: the maps kept for the backward pass in {@code keep}, the
+     * temporaries in {@code work}; a training-mode pass records them in {@link #saved}.
+     */
+    private void forward(INDArray x, InvertedResidualShape s, boolean training, ArrayType keep, ArrayType work,
+            INDArray out, LayerWorkspaceMgr mgr) {
+        long[] hidden = {s.batch(), s.hidden(), s.height(), s.width()};
+        INDArray t1 = mgr.createUninitialized(keep, dataType, hidden, 'c');
+        INDArray d = training ? mgr.createUninitialized(keep, dataType, hidden, 'c') : null;
+        INDArray a2 = mgr.createUninitialized(work, dataType, hidden, 'c');
+        INDArray t3 = mgr.createUninitialized(keep, dataType, x.shape(), 'c');
+        Norm[] n = norms();
+        Object mask2 = mask(s.batch() * s.hidden(), training);
+        Object mask3 = mask(s.batch() * s.channels(), training);
+        INDArray w1 = weight(InvertedResidual.W1);
+        INDArray w3 = weight(InvertedResidual.W3);
+        try {
+            if (dataType == DataType.FLOAT) {
+                InvertedResidualFloat.forward(s, x.data().asNioFloat(), w1.data().asNioFloat(), w1.offset(),
+                        depthwiseFloats(), w3.data().asNioFloat(), w3.offset(), n[0], n[1], n[2], training,
+                        (float[]) mask2, (float[]) mask3, t1.data().asNioFloat(),
+                        d == null ? null : d.data().asNioFloat(), a2.data().asNioFloat(), t3.data().asNioFloat(),
+                        out.data().asNioFloat(), FLOATS);
+            } else {
+                InvertedResidualDouble.forward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
+                        getParam(InvertedResidual.WDW).dup().data().asDouble(), w3.data().asNioDouble(),
+                        w3.offset(), n[0], n[1], n[2], training, (double[]) mask2, (double[]) mask3,
+                        t1.data().asNioDouble(), d == null ? null : d.data().asNioDouble(), a2.data().asNioDouble(),
+                        t3.data().asNioDouble(), out.data().asNioDouble(), DOUBLES);
+            }
+        } finally {
+            Reference.reachabilityFence(x);
+            Reference.reachabilityFence(w1);
+            Reference.reachabilityFence(w3);
+            Reference.reachabilityFence(t1);
+            Reference.reachabilityFence(d);
+            Reference.reachabilityFence(a2);
+            Reference.reachabilityFence(t3);
+            Reference.reachabilityFence(out);
+        }
+        saved = training ? new Saved(input, t1, d, t3, n, mask2, mask3) : null;
+    }
+
+    /** A weight as a C-contiguous view (parameters are views into the network's parameter array). */
+    private INDArray weight(String key) {
+        INDArray w = getParam(key);
+        if (!Buffers.isCContiguous(w) || w.dataType() != dataType) {
+            throw new IllegalStateException("IRB " + layerId() + ": parameter " + key + " is not a C-contiguous "
+                    + dataType + " view");
+        }
+        return w;
+    }
+
+    private float[] depthwiseFloats() {
+        return getParam(InvertedResidual.WDW).dup().data().asFloat();
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        assertInputSet(true);
+        INDArray x = Buffers.contiguous(input.castTo(dataType));
+        InvertedResidualShape s = shape(x);
+        if (!Arrays.equals(epsilon.shape(), x.shape())) {
+            throw new IllegalArgumentException("IRB " + layerId() + ": output gradient " + Arrays.toString(
+                    epsilon.shape()) + " does not match the input " + Arrays.toString(x.shape()));
+        }
+        if (saved == null || saved.input != input) {
+            INDArray discard = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, x.shape(), 'c');
+            forward(x, s, true, ArrayType.BP_WORKING_MEM, ArrayType.BP_WORKING_MEM, discard, mgr);
+        }
+        Saved f = saved;
+        saved = null;
+        INDArray dy = Buffers.contiguous(epsilon.castTo(dataType));
+        INDArray work = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, f.t1.shape(), 'c');
+        INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
+        INDArray w1 = weight(InvertedResidual.W1);
+        INDArray w3 = weight(InvertedResidual.W3);
+        INDArray dW1 = gradientView(InvertedResidual.W1);
+        INDArray dW3 = gradientView(InvertedResidual.W3);
+        double[][] dNorm = new double[6][];
+        for (int i = 0; i < 6; i++) {
+            dNorm[i] = new double[i < 4 ? s.hidden() : s.channels()];
+        }
+        Norm[] n = f.norms;
+        INDArray dWdw;
+        try {
+            if (dataType == DataType.FLOAT) {
+                float[] g = new float[s.hidden() * s.kernel() * s.kernel()];
+                InvertedResidualFloat.backward(s, x.data().asNioFloat(), w1.data().asNioFloat(), w1.offset(),
+                        depthwiseFloats(), w3.data().asNioFloat(), w3.offset(), n[0], n[1], n[2],
+                        (float[]) f.mask2, (float[]) f.mask3, f.t1.data().asNioFloat(), f.d.data().asNioFloat(),
+                        f.t3.data().asNioFloat(), dy.data().asNioFloat(), work.data().asNioFloat(),
+                        dx.data().asNioFloat(), dW1.data().asNioFloat(), dW1.offset(), g, dW3.data().asNioFloat(),
+                        dW3.offset(), dNorm, FLOATS);
+                dWdw = Nd4j.createFromArray(g).reshape('c', s.hidden(), 1, s.kernel(), s.kernel());
+            } else {
+                double[] g = new double[s.hidden() * s.kernel() * s.kernel()];
+                InvertedResidualDouble.backward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
+                        getParam(InvertedResidual.WDW).dup().data().asDouble(), w3.data().asNioDouble(),
+                        w3.offset(), n[0], n[1], n[2], (double[]) f.mask2, (double[]) f.mask3,
+                        f.t1.data().asNioDouble(), f.d.data().asNioDouble(), f.t3.data().asNioDouble(),
+                        dy.data().asNioDouble(), work.data().asNioDouble(), dx.data().asNioDouble(),
+                        dW1.data().asNioDouble(), dW1.offset(), g, dW3.data().asNioDouble(), dW3.offset(), dNorm,
+                        DOUBLES);
+                dWdw = Nd4j.createFromArray(g).reshape('c', s.hidden(), 1, s.kernel(), s.kernel());
+            }
+        } finally {
+            Reference.reachabilityFence(x);
+            Reference.reachabilityFence(w1);
+            Reference.reachabilityFence(w3);
+            Reference.reachabilityFence(f);
+            Reference.reachabilityFence(dy);
+            Reference.reachabilityFence(work);
+            Reference.reachabilityFence(dx);
+            Reference.reachabilityFence(dW1);
+            Reference.reachabilityFence(dW3);
+        }
+        Gradient grad = new DefaultGradient();
+        grad.setGradientFor(InvertedResidual.W1, dW1);
+        set(grad, InvertedResidual.G1, dNorm[0]);
+        set(grad, InvertedResidual.B1, dNorm[1]);
+        INDArray dwView = gradientViews.get(InvertedResidual.WDW);
+        dwView.assign(dWdw);
+        grad.setGradientFor(InvertedResidual.WDW, dwView);
+        set(grad, InvertedResidual.G2, dNorm[2]);
+        set(grad, InvertedResidual.B2, dNorm[3]);
+        grad.setGradientFor(InvertedResidual.W3, dW3);
+        set(grad, InvertedResidual.G3, dNorm[4]);
+        set(grad, InvertedResidual.B3, dNorm[5]);
+        long count = (long) s.batch() * s.pixels();
+        runningStatistics(grad, n[0], InvertedResidual.M1, InvertedResidual.V1, count);
+        runningStatistics(grad, n[1], InvertedResidual.M2, InvertedResidual.V2, count);
+        runningStatistics(grad, n[2], InvertedResidual.M3, InvertedResidual.V3, count);
+        return new Pair<>(grad, dx);
+    }
+
+    private INDArray gradientView(String key) {
+        INDArray v = gradientViews.get(key);
+        if (!Buffers.isCContiguous(v)) {
+            throw new IllegalStateException("IRB " + layerId() + ": gradient view " + key + " is not C-contiguous");
+        }
+        return v;
+    }
+
+    /**
+     * The running statistics' "gradient" that the NoOp updater subtracts: they move by 1 - decay towards the batch
+     * mean and the unbiased batch variance (PyTorch's update), as {@link BatchNormLayer}'s do.
+     */
+    private void runningStatistics(Gradient grad, Norm norm, String meanKey, String varKey, long count) {
+        double decay = layerConf().getDecay();
+        double unbiased = count > 1 ? (double) count / (count - 1) : 1.0;
+        int c = norm.channels();
+        double[] dMean = new double[c];
+        double[] dVar = new double[c];
+        for (int ch = 0; ch < c; ch++) {
+            dMean[ch] = (1 - decay) * (norm.mean[ch] - norm.batchMean[ch]);
+            dVar[ch] = (1 - decay) * (norm.var[ch] - norm.batchVar[ch] * unbiased);
+        }
+        set(grad, meanKey, dMean);
+        set(grad, varKey, dVar);
+    }
+
+    private void set(Gradient g, String key, double[] values) {
+        INDArray view = gradientViews.get(key);
+        view.assign(Nd4j.create(values, view.shape(), view.dataType()));
+        g.setGradientFor(key, view);
+    }
+
+    /** The parameters are C-ordered views (torch layouts); DL4J's BaseLayer would copy them in F order. */
+    @Override
+    public void setParams(INDArray params) {
+        if (params != paramsFlattened) {
+            setParams(params, 'c');
+        }
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        saved = null;
+    }
+
+    @Override
+    public void clearNoiseWeightParams() {
+        // no weight noise: the kernels read the parameters themselves
+    }
+}

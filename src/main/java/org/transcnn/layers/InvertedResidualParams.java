@@ -1,0 +1,158 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.api.ParamInitializer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.weights.IWeightInit;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Parameters of an {@link InvertedResidual}: keys, torch shapes and order as its javadoc lists them. Convolution
+ * weights are drawn from the layer's weight initialisation; BatchNorm weights start at 1, biases and running means at
+ * 0, running variances at 1 (PyTorch's defaults).
+ */
+final class InvertedResidualParams implements ParamInitializer {
+
+    static final InvertedResidualParams INSTANCE = new InvertedResidualParams();
+
+    static final List<String> KEYS = List.of(InvertedResidual.W1, InvertedResidual.G1, InvertedResidual.B1,
+            InvertedResidual.WDW, InvertedResidual.G2, InvertedResidual.B2, InvertedResidual.W3, InvertedResidual.G3,
+            InvertedResidual.B3, InvertedResidual.M1, InvertedResidual.V1, InvertedResidual.M2, InvertedResidual.V2,
+            InvertedResidual.M3, InvertedResidual.V3);
+    private static final List<String> WEIGHTS = List.of(InvertedResidual.W1, InvertedResidual.WDW,
+            InvertedResidual.W3);
+
+    private InvertedResidualParams() {
+    }
+
+    static boolean isWeight(String key) {
+        return WEIGHTS.contains(key);
+    }
+
+    static boolean isRunningStatistic(String key) {
+        return key.endsWith(".mean") || key.endsWith(".var");
+    }
+
+    /** The torch shape of parameter {@code key} of {@code irb}. */
+    static long[] shape(InvertedResidual irb, String key) {
+        long c = irb.getChannels();
+        long e = irb.getHidden();
+        long k = irb.getKernelSize();
+        switch (key) {
+            case InvertedResidual.W1:
+                return new long[] {e, c, 1, 1};
+            case InvertedResidual.WDW:
+                return new long[] {e, 1, k, k};
+            case InvertedResidual.W3:
+                return new long[] {c, e, 1, 1};
+            default:
+                return new long[] {key.startsWith("conv3.") ? c : e};
+        }
+    }
+
+    private static long length(long[] shape) {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        return n;
+    }
+
+    private static InvertedResidual irb(Layer layer) {
+        return (InvertedResidual) layer;
+    }
+
+    @Override
+    public long numParams(NeuralNetConfiguration conf) {
+        return numParams(conf.getLayer());
+    }
+
+    @Override
+    public long numParams(Layer layer) {
+        long n = 0;
+        for (String key : KEYS) {
+            n += length(shape(irb(layer), key));
+        }
+        return n;
+    }
+
+    @Override
+    public List<String> paramKeys(Layer layer) {
+        return KEYS;
+    }
+
+    @Override
+    public List<String> weightKeys(Layer layer) {
+        return WEIGHTS;
+    }
+
+    @Override
+    public List<String> biasKeys(Layer layer) {
+        return List.of();
+    }
+
+    @Override
+    public boolean isWeightParam(Layer layer, String key) {
+        return isWeight(key);
+    }
+
+    @Override
+    public boolean isBiasParam(Layer layer, String key) {
+        return false;
+    }
+
+    /** Views of {@code flat} (the layer's parameters or gradients) per key, in torch shapes. */
+    private static Map<String, INDArray> views(InvertedResidual irb, INDArray flat) {
+        INDArray row = flat.rank() == 1 ? flat : flat.reshape(flat.length());
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        long offset = 0;
+        for (String key : KEYS) {
+            long[] shape = shape(irb, key);
+            long n = length(shape);
+            out.put(key, row.get(NDArrayIndex.interval(offset, offset + n)).reshape('c', shape));
+            offset += n;
+        }
+        if (offset != row.length()) {
+            throw new IllegalStateException("IRB " + irb.getLayerName() + " needs " + offset + " parameters, the view "
+                    + "has " + row.length());
+        }
+        return out;
+    }
+
+    @Override
+    public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initialize) {
+        InvertedResidual irb = irb(conf.getLayer());
+        Map<String, INDArray> params = views(irb, paramsView);
+        for (String key : KEYS) {
+            // DL4J's own initialisers register their keys: setParams and the updater read this list
+            if (!conf.variables(false).contains(key)) {
+                conf.addVariable(key);
+            }
+        }
+        if (initialize) {
+            IWeightInit init = irb.getWeightInitFn();
+            long c = irb.getChannels();
+            long e = irb.getHidden();
+            long k2 = (long) irb.getKernelSize() * irb.getKernelSize();
+            init.init(c, e, params.get(InvertedResidual.W1).shape(), 'c', params.get(InvertedResidual.W1));
+            init.init(k2, k2, params.get(InvertedResidual.WDW).shape(), 'c', params.get(InvertedResidual.WDW));
+            init.init(e, c, params.get(InvertedResidual.W3).shape(), 'c', params.get(InvertedResidual.W3));
+            for (String key : KEYS) {
+                if (!isWeight(key)) {
+                    params.get(key).assign(key.endsWith(".weight") || key.endsWith(".var") ? 1 : 0);
+                }
+            }
+        }
+        return params;
+    }
+
+    @Override
+    public Map<String, INDArray> getGradientsFromFlattened(NeuralNetConfiguration conf, INDArray gradientView) {
+        return views(irb(conf.getLayer()), gradientView);
+    }
+}
