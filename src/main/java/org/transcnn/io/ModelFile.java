@@ -38,6 +38,7 @@ import org.nd4j.shade.jackson.core.JsonFactory;
 import org.nd4j.shade.jackson.core.JsonParser;
 import org.nd4j.shade.jackson.core.JsonProcessingException;
 import org.nd4j.shade.jackson.core.JsonToken;
+import org.transcnn.layers.LegacyBlocks;
 
 /**
  * Saves and loads DL4J {@code model.zip} files (the format of DL4J's {@link ModelSerializer}, readable by it and
@@ -111,7 +112,11 @@ public final class ModelFile {
     private ModelFile() {
     }
 
-    /** Loads the network in {@code file} for inference: parameters, no updater state. */
+    /**
+     * Loads the network in {@code file} for inference: parameters, no updater state. Graphs saved before the fused
+     * layers hold each inverted residual as eight vertices; they are converted to the fused layer
+     * ({@link LegacyBlocks}), which computes the same.
+     */
     public static ComputationGraph load(Path file) throws IOException {
         return load(file, false, Limits.DEFAULT);
     }
@@ -160,7 +165,8 @@ public final class ModelFile {
                 throw zip.refuse(COEFFICIENTS, "the parameters do not fit the configuration: " + message(e), e);
             }
             ZipEntry updater = zip.entries.get(UPDATER_STATE);
-            if (loadUpdater && updater != null) {
+            boolean withUpdater = loadUpdater && updater != null;
+            if (withUpdater) {
                 INDArray view = net.getUpdater().getStateViewArray();
                 if (view == null || view.length() == 0) {
                     throw zip.refuse(UPDATER_STATE, "present, but the configuration's updaters keep no state");
@@ -168,7 +174,7 @@ public final class ModelFile {
                 INDArray state = zip.readArray(updater, view.length(), false);
                 net.getUpdater().setStateViewArray(state);
             }
-            return net;
+            return LegacyBlocks.fuse(net, withUpdater);
         }
     }
 

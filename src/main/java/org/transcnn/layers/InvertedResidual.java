@@ -81,6 +81,8 @@ public class InvertedResidual extends BaseLayer {
     private IActivation activation;
     private double eps = BatchNorm.EPS;
     private double decay = BatchNorm.DECAY;
+    /** {@link #addTo} composes single-operation layers (not serialised: a building choice, see {@link #composed}). */
+    private transient boolean compose;
 
     /** For JSON deserialisation. */
     public InvertedResidual() {
@@ -113,6 +115,31 @@ public class InvertedResidual extends BaseLayer {
         this.kernelSize = kernelSize;
         this.dropRate = dropRate;
         this.activation = activation;
+    }
+
+    /**
+     * A copy whose {@link #addTo} adds the composed IRB ({@link #addComposed}) even for SiLU. Graphs with several
+     * outputs (features-only backbones) are built this way: DL4J 1.0.0-M2.1's detached multi-output inference
+     * ({@code ComputationGraph.output} with several outputs) fails with a NullPointerException in its workspace
+     * bookkeeping when a stage output directly follows the fused layer (not yet understood; the composed IRB does
+     * not trigger it).
+     */
+    public InvertedResidual composed() {
+        InvertedResidual copy = clone();
+        copy.compose = true;
+        return copy;
+    }
+
+    /** A copy with other BatchNorm settings (eps, DL4J decay = 1 - PyTorch momentum) for all three norms. */
+    public InvertedResidual withNorm(double eps, double decay) {
+        if (!(eps > 0) || !(decay >= 0 && decay < 1)) {
+            throw new IllegalArgumentException("IRB BatchNorm needs eps > 0 and decay in [0, 1), got " + eps + ", "
+                    + decay);
+        }
+        InvertedResidual copy = clone();
+        copy.eps = eps;
+        copy.decay = decay;
+        return copy;
     }
 
     /** The parameter keys, in the order of the layer's parameter view. */
@@ -152,7 +179,7 @@ public class InvertedResidual extends BaseLayer {
      * single-operation layers ({@link #addComposed}).
      */
     public String addTo(GraphBuilder g, String name, String input) {
-        if (!supports(activation)) {
+        if (compose || !supports(activation)) {
             return addComposed(g, name, input);
         }
         g.addLayer(name, clone(), input);
@@ -178,6 +205,11 @@ public class InvertedResidual extends BaseLayer {
     /** Trainable parameters (PyTorch count, running statistics excluded): 2*C*h + h*(k^2 + 4) + 2C. */
     public long parameters() {
         return 2L * channels * hidden + (long) hidden * (kernelSize * kernelSize + 4) + 2L * channels;
+    }
+
+    /** Multiply-adds per image on maps of {@code pixels} pixels: the two 1x1 convolutions and the depthwise one. */
+    public long multiplyAdds(long pixels) {
+        return (2L * channels * hidden + (long) hidden * kernelSize * kernelSize) * pixels;
     }
 
     public int getChannels() {

@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.transcnn.layers.InvertedResidual;
 import org.transcnn.layers.GlobalAttentionCore;
 import org.transcnn.layers.WindowAttentionCore;
 
@@ -85,6 +86,9 @@ public final class ModelSummary {
     }
 
     private static long trainableParams(Layer layer) {
+        if (layer instanceof InvertedResidual irb) {
+            return irb.parameters();
+        }
         long n = layer.initializer().numParams(layer);
         if (layer instanceof BatchNormalization) {
             n -= 2 * ((BatchNormalization) layer).getNOut();
@@ -93,6 +97,10 @@ public final class ModelSummary {
     }
 
     private static long macs(Layer layer, InputType out) {
+        if (layer instanceof InvertedResidual irb) {
+            InputType.InputTypeConvolutional o = (InputType.InputTypeConvolutional) out;
+            return irb.multiplyAdds(o.getHeight() * o.getWidth());
+        }
         if (layer instanceof DepthwiseConvolution2D d) {
             InputType.InputTypeConvolutional o = (InputType.InputTypeConvolutional) out;
             return (long) d.getKernelSize()[0] * d.getKernelSize()[1] * d.getNOut() * o.getHeight() * o.getWidth();

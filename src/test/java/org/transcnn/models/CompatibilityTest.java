@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.io.ModelFile;
+import org.transcnn.layers.InvertedResidual;
 
 import java.io.File;
 import java.net.URISyntaxException;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -30,8 +32,13 @@ class CompatibilityTest {
     void modelSavedBy010LoadsAndMatchesItsRecordedOutputsAndNextStep() throws Exception {
         Path d = dir();
         ComputationGraph net = ModelFile.load(d.resolve("model.zip"), true);
-        assertTrue(net.getConfiguration().getVertices().containsKey("blocks.0.0.conv.conv1.2"),
-                "the 0.1.0 graph keeps its separate activation vertices");
+        // converted: each IRB's eight vertices (and 0.1.0's separate activations) are one fused layer
+        assertFalse(net.getConfiguration().getVertices().keySet().stream().anyMatch(v -> v.contains(".conv1.")),
+                "the 0.1.0 IRB vertices are converted");
+        for (String irb : new String[] {"blocks.0.0.conv", "blocks.1.0.conv", "blocks.2.0.conv", "blocks.2.1.conv",
+            "blocks.3.0.conv"}) {
+            assertTrue(net.getLayer(irb).conf().getLayer() instanceof InvertedResidual, irb);
+        }
         INDArray x = Nd4j.createFromNpyFile(d.resolve("input.npy").toFile());
         INDArray expected = Nd4j.createFromNpyFile(d.resolve("output.npy").toFile());
         INDArray out = net.outputSingle(x);

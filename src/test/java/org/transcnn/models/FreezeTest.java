@@ -119,7 +119,7 @@ class FreezeTest {
             }
         }
         assertTrue(unchanged.isEmpty(), "trainable parameters that did not change: " + unchanged);
-        assertTrue(before.keySet().stream().anyMatch(k -> k.endsWith("_mean") && stageOf(k) <= stage),
+        assertTrue(before.keySet().stream().anyMatch(k -> k.matches(".*[_.]mean") && stageOf(k) <= stage),
                 "BatchNorm running means are among the frozen parameters checked");
     }
 
@@ -173,7 +173,7 @@ class FreezeTest {
         double last = net.score(data);
         assertTrue(last < 0.7 * first, "loss " + first + " -> " + last);
         assertFalse(net.getLayer(TransCNN.LOGITS) instanceof FrozenLayer);
-        assertTrue(net.getLayer(TransCNN.freezeBoundary(net.getConfiguration(), 3) + ".conv.conv3.1")
+        assertTrue(net.getLayer(TransCNN.freezeBoundary(net.getConfiguration(), 3) + ".conv")
                 instanceof FrozenLayer);
     }
 }

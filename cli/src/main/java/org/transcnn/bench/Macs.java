@@ -1,5 +1,6 @@
 package org.transcnn.bench;
 
+import org.transcnn.layers.InvertedResidual;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -34,7 +35,10 @@ public final class Macs {
                 continue;
             }
             Layer layer = lv.getLayerConf().getLayer();
-            if (layer instanceof ConvolutionLayer c && outputs.get(e.getKey()) instanceof InputType.InputTypeConvolutional o) {
+            if (layer instanceof InvertedResidual irb
+                    && outputs.get(e.getKey()) instanceof InputType.InputTypeConvolutional o) {
+                total += irb.multiplyAdds(o.getHeight() * o.getWidth());
+            } else if (layer instanceof ConvolutionLayer c && outputs.get(e.getKey()) instanceof InputType.InputTypeConvolutional o) {
                 long inputsPerOutput = layer instanceof DepthwiseConvolution2D ? 1 : c.getNIn();
                 total += (long) c.getKernelSize()[0] * c.getKernelSize()[1] * inputsPerOutput * c.getNOut()
                         * o.getHeight() * o.getWidth();

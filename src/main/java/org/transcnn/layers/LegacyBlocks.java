@@ -1,0 +1,329 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.api.Trainable;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.dropout.IDropout;
+import org.deeplearning4j.nn.conf.dropout.SpatialDropout;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Converts graphs saved before the fused layers existed: each inverted residual held as single-operation vertices
+ * ({@code P.conv1.0} 1x1 convolution, {@code P.conv1.1} BatchNorm, in 0.1.0 an activation {@code P.conv1.2}, the
+ * same for {@code P.conv2.*} with the depthwise convolution, optional {@code P.conv2.drop}, {@code P.conv3.0},
+ * {@code P.conv3.1}, optional {@code P.conv3.drop}) becomes one {@link InvertedResidual} layer {@code P}, with the
+ * same parameters, running statistics and updater state, frozen if its vertices were. Graphs with several outputs
+ * stay as they are (see {@link InvertedResidual#composed}). Anything else that does not match
+ * that pattern exactly (another activation than SiLU, other sizes or wiring) is left as it is: it still computes the
+ * same, just unfused.
+ */
+public final class LegacyBlocks {
+
+    private LegacyBlocks() {
+    }
+
+    /** One composed IRB found in a graph. */
+    private record Found(String prefix, List<String> members, String last, String input, InvertedResidual irb,
+            boolean frozen) {
+    }
+
+    /**
+     * {@code net} with every composed IRB replaced by the fused layer, or {@code net} itself when it has none.
+     *
+     * @param withUpdater also carry the updater state over (e.g. Adam's moments) rather than start it afresh
+     */
+    public static ComputationGraph fuse(ComputationGraph net, boolean withUpdater) {
+        ComputationGraphConfiguration conf = net.getConfiguration();
+        if (conf.getNetworkOutputs().size() > 1) {
+            return net; // kept composed, as InvertedResidual.composed explains
+        }
+        List<Found> found = new ArrayList<>();
+        for (String name : conf.getVertices().keySet()) {
+            if (name.endsWith(".conv1.0")) {
+                Found f = match(conf, name.substring(0, name.length() - ".conv1.0".length()));
+                if (f != null) {
+                    found.add(f);
+                }
+            }
+        }
+        if (found.isEmpty()) {
+            return net;
+        }
+        ComputationGraph out = new ComputationGraph(rewire(conf, found));
+        out.init();
+        Map<String, String> sources = new HashMap<>();
+        for (Found f : found) {
+            for (String key : InvertedResidual.parameterKeys()) {
+                sources.put(f.prefix + "_" + key, legacyKey(f.prefix, key));
+            }
+        }
+        Map<String, INDArray> oldParams = net.paramTable();
+        for (Map.Entry<String, INDArray> e : out.paramTable().entrySet()) {
+            String source = sources.getOrDefault(e.getKey(), e.getKey());
+            e.getValue().assign(torchLayout(e.getKey(), oldParams.get(source)).reshape(e.getValue().shape()));
+        }
+        if (withUpdater && net.getUpdater() != null && net.getUpdater().getStateViewArray() != null) {
+            Map<String, Map<String, INDArray>> oldState = stateViews(net.getUpdater());
+            Map<String, Map<String, INDArray>> newState = stateViews(out.getUpdater());
+            for (Map.Entry<String, Map<String, INDArray>> e : newState.entrySet()) {
+                Map<String, INDArray> from = oldState.get(sources.getOrDefault(e.getKey(), e.getKey()));
+                for (Map.Entry<String, INDArray> s : e.getValue().entrySet()) {
+                    INDArray src = from == null ? null : from.get(s.getKey());
+                    if (src == null) {
+                        throw new IllegalStateException("no updater state " + s.getKey() + " for " + e.getKey()
+                                + " in the graph being converted");
+                    }
+                    s.getValue().assign(torchLayout(e.getKey(), src).reshape(s.getValue().shape()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The legacy DL4J key ({@code vertex_param}) holding the fused layer's parameter {@code key}. */
+    private static String legacyKey(String prefix, String key) {
+        int dot = key.lastIndexOf('.');
+        String module = key.substring(0, dot);
+        String p = key.substring(dot + 1);
+        String param = p.equals("weight") ? (module.endsWith(".0") ? "W" : "gamma") : p.equals("bias") ? "beta" : p;
+        return prefix + "." + module + "_" + param;
+    }
+
+    /** DL4J's depthwise kernels [kH, kW, C, 1] as torch's [C, 1, kH, kW] (a view); anything else as it is. */
+    private static INDArray torchLayout(String newKey, INDArray legacy) {
+        if (legacy == null) {
+            throw new IllegalStateException("no parameter for " + newKey + " in the graph being converted");
+        }
+        if (newKey.endsWith("_" + InvertedResidual.WDW) && legacy.rank() == 4) {
+            return legacy.permute(2, 3, 0, 1);
+        }
+        return legacy;
+    }
+
+    /** The updater state per parameter ({@code vertex_param} -&gt; state name -&gt; view of that parameter's part). */
+    private static Map<String, Map<String, INDArray>> stateViews(org.deeplearning4j.nn.api.Updater updater) {
+        Map<String, Map<String, INDArray>> out = new HashMap<>();
+        for (UpdaterBlock block : ((ComputationGraphUpdater) updater).getUpdaterBlocks()) {
+            Map<String, INDArray> state = block.getGradientUpdater().getState();
+            if (state == null || state.isEmpty()) {
+                continue;
+            }
+            for (UpdaterBlock.ParamState ps : block.getLayersAndVariablesInBlock()) {
+                Trainable layer = ps.getLayer();
+                String name = layer.getConfig().getLayerName() + "_" + ps.getParamName();
+                long from = ps.getParamOffsetStart() - block.getParamOffsetStart();
+                long to = ps.getParamOffsetEnd() - block.getParamOffsetStart();
+                Map<String, INDArray> views = new LinkedHashMap<>();
+                for (Map.Entry<String, INDArray> s : state.entrySet()) {
+                    INDArray flat = s.getValue().reshape(s.getValue().length());
+                    views.put(s.getKey(), flat.get(NDArrayIndex.interval(from, to)).reshape('c',
+                            ps.getParamView().shape()));
+                }
+                out.put(name, views);
+            }
+        }
+        return out;
+    }
+
+    private static Layer layer(ComputationGraphConfiguration conf, String name) {
+        GraphVertex v = conf.getVertices().get(name);
+        return v instanceof LayerVertex ? ((LayerVertex) v).getLayerConf().getLayer() : null;
+    }
+
+    private static boolean isFrozen(Layer l) {
+        return l instanceof FrozenLayer;
+    }
+
+    private static Layer unwrap(Layer l) {
+        return l instanceof FrozenLayer ? ((FrozenLayer) l).getLayer() : l;
+    }
+
+    /** The single input of {@code name} when it is exactly {@code expected}, else null. */
+    private static boolean readsOnly(ComputationGraphConfiguration conf, String name, String expected) {
+        List<String> in = conf.getVertexInputs().get(name);
+        return in != null && in.size() == 1 && in.get(0).equals(expected);
+    }
+
+    /** The composed IRB under {@code prefix}, or null when the vertices there are anything else. */
+    private static Found match(ComputationGraphConfiguration conf, String prefix) {
+        List<String> members = new ArrayList<>();
+        Layer conv1 = layer(conf, prefix + ".conv1.0");
+        List<String> in1 = conf.getVertexInputs().get(prefix + ".conv1.0");
+        if (conv1 == null || in1 == null || in1.size() != 1) {
+            return null;
+        }
+        boolean frozen = isFrozen(conv1);
+        members.add(prefix + ".conv1.0");
+        String cur = prefix + ".conv1.0";
+        IActivation[] act = new IActivation[2];
+        BatchNormalization[] bn = new BatchNormalization[3];
+        for (int stage = 1; stage <= 2; stage++) {
+            String s = prefix + ".conv" + stage;
+            if (stage == 2) {
+                if (!(unwrap(layer(conf, s + ".0")) instanceof DepthwiseConvolution2D) || !readsOnly(conf, s + ".0", cur)) {
+                    return null;
+                }
+                members.add(s + ".0");
+                cur = s + ".0";
+            }
+            Layer norm = unwrap(layer(conf, s + ".1"));
+            if (!(norm instanceof BatchNormalization) || !readsOnly(conf, s + ".1", cur)) {
+                return null;
+            }
+            bn[stage - 1] = (BatchNormalization) norm;
+            members.add(s + ".1");
+            cur = s + ".1";
+            act[stage - 1] = norm instanceof BatchNorm ? ((BatchNorm) norm).getFusedActivation() : null;
+            Layer a = unwrap(layer(conf, s + ".2"));
+            if (a != null) {
+                if (!(a instanceof ActivationLayer) || act[stage - 1] != null || !readsOnly(conf, s + ".2", cur)) {
+                    return null;
+                }
+                act[stage - 1] = ((ActivationLayer) a).getActivationFn();
+                members.add(s + ".2");
+                cur = s + ".2";
+            }
+        }
+        double[] drop = new double[2];
+        cur = dropout(conf, prefix + ".conv2.drop", cur, members, drop, 0);
+        if (cur == null) {
+            return null;
+        }
+        Layer conv3 = unwrap(layer(conf, prefix + ".conv3.0"));
+        Layer norm3 = unwrap(layer(conf, prefix + ".conv3.1"));
+        if (!(conv3 instanceof ConvolutionLayer) || !readsOnly(conf, prefix + ".conv3.0", cur)
+                || !(norm3 instanceof BatchNormalization) || !readsOnly(conf, prefix + ".conv3.1", prefix + ".conv3.0")
+                || (norm3 instanceof BatchNorm && ((BatchNorm) norm3).getFusedActivation() != null)) {
+            return null;
+        }
+        bn[2] = (BatchNormalization) norm3;
+        members.add(prefix + ".conv3.0");
+        members.add(prefix + ".conv3.1");
+        String last = dropout(conf, prefix + ".conv3.drop", prefix + ".conv3.1", members, drop, 1);
+        if (last == null) {
+            return null;
+        }
+        ConvolutionLayer c1 = (ConvolutionLayer) unwrap(conv1);
+        ConvolutionLayer c3 = (ConvolutionLayer) conv3;
+        DepthwiseConvolution2D dw = (DepthwiseConvolution2D) unwrap(layer(conf, prefix + ".conv2.0"));
+        int channels = (int) c1.getNIn();
+        int hidden = (int) c1.getNOut();
+        int k = dw.getKernelSize()[0];
+        boolean shapes = !c1.hasBias() && !c3.hasBias() && !dw.hasBias() && hidden % channels == 0
+                && c1.getKernelSize()[0] == 1 && c1.getKernelSize()[1] == 1 && c3.getKernelSize()[0] == 1
+                && c3.getKernelSize()[1] == 1 && c3.getNIn() == hidden && c3.getNOut() == channels
+                && dw.getNIn() == hidden && dw.getKernelSize()[1] == k && k % 2 == 1 && dw.getDepthMultiplier() == 1
+                && dw.getStride()[0] == 1 && dw.getStride()[1] == 1 && dw.getPadding()[0] == (k - 1) / 2
+                && dw.getPadding()[1] == (k - 1) / 2 && bn[0].getNOut() == hidden && bn[1].getNOut() == hidden
+                && bn[2].getNOut() == channels && drop[0] == drop[1];
+        boolean norms = true;
+        for (BatchNormalization b : bn) {
+            norms &= b.getEps() == bn[0].getEps() && b.getDecay() == bn[0].getDecay() && !b.isUseLogStd()
+                    && !b.isLockGammaBeta();
+        }
+        if (!shapes || !norms || !InvertedResidual.supports(act[0]) || !InvertedResidual.supports(act[1])) {
+            return null;
+        }
+        for (String m : members) {
+            if (isFrozen(layer(conf, m)) != frozen) {
+                return null;
+            }
+        }
+        InvertedResidual irb = new InvertedResidual(channels, hidden / channels, k, drop[0], act[0])
+                .withNorm(bn[0].getEps(), bn[0].getDecay());
+        irb.setLayerName(prefix);
+        irb.setIUpdater(c1.getIUpdater());
+        irb.setWeightInitFn(c1.getWeightInitFn());
+        irb.setRegularization(c1.getRegularization());
+        return new Found(prefix, members, last, in1.get(0), irb, frozen);
+    }
+
+    /**
+     * Follows an optional Dropout2d vertex {@code name} reading {@code cur}: returns the vertex after it (or
+     * {@code cur} when there is none) and records its rate in {@code rates[i]}; null when it is another kind.
+     */
+    private static String dropout(ComputationGraphConfiguration conf, String name, String cur, List<String> members,
+            double[] rates, int i) {
+        Layer l = unwrap(layer(conf, name));
+        if (l == null) {
+            return conf.getVertices().containsKey(name) ? null : cur;
+        }
+        IDropout d = l.getIDropout();
+        if (!(l instanceof DropoutLayer) || !(d instanceof SpatialDropout) || !readsOnly(conf, name, cur)) {
+            return null;
+        }
+        double retain = ((SpatialDropout) d).getP();
+        rates[i] = 1.0 - retain;
+        members.add(name);
+        return name;
+    }
+
+    /** A copy of {@code conf} with each found IRB's vertices replaced by one layer vertex, in the same place. */
+    private static ComputationGraphConfiguration rewire(ComputationGraphConfiguration conf, List<Found> found) {
+        ComputationGraphConfiguration out = conf.clone();
+        Map<String, Found> byFirst = new HashMap<>();
+        Map<String, String> renamed = new HashMap<>();
+        java.util.Set<String> removed = new java.util.HashSet<>();
+        for (Found f : found) {
+            byFirst.put(f.prefix + ".conv1.0", f);
+            renamed.put(f.last, f.prefix);
+            removed.addAll(f.members);
+        }
+        Map<String, GraphVertex> vertices = new LinkedHashMap<>();
+        Map<String, List<String>> inputs = new LinkedHashMap<>();
+        for (Map.Entry<String, GraphVertex> e : conf.getVertices().entrySet()) {
+            Found f = byFirst.get(e.getKey());
+            if (f != null) {
+                NeuralNetConfiguration nn = ((LayerVertex) e.getValue()).getLayerConf().clone();
+                Layer layer = f.frozen ? new FrozenLayer(f.irb) : f.irb;
+                layer.setLayerName(f.prefix);
+                nn.setLayer(layer);
+                nn.setVariables(new ArrayList<>());
+                vertices.put(f.prefix, new LayerVertex(nn, null));
+                inputs.put(f.prefix, new ArrayList<>(List.of(renamed.getOrDefault(f.input, f.input))));
+            } else if (!removed.contains(e.getKey())) {
+                vertices.put(e.getKey(), e.getValue().clone());
+                List<String> in = conf.getVertexInputs().get(e.getKey());
+                if (in != null) {
+                    List<String> mapped = new ArrayList<>();
+                    for (String s : in) {
+                        mapped.add(renamed.getOrDefault(s, s));
+                    }
+                    inputs.put(e.getKey(), mapped);
+                }
+            }
+        }
+        out.getVertices().clear();
+        out.getVertices().putAll(vertices);
+        out.getVertexInputs().clear();
+        out.getVertexInputs().putAll(inputs);
+        List<String> outputs = new ArrayList<>();
+        for (String s : conf.getNetworkOutputs()) {
+            outputs.add(renamed.getOrDefault(s, s));
+        }
+        out.setNetworkOutputs(outputs);
+        out.setTopologicalOrder(null);
+        out.setTopologicalOrderStr(null);
+        return out;
+    }
+}
