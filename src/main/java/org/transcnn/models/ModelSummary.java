@@ -9,8 +9,8 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.transcnn.layers.InvertedResidual;
 import org.transcnn.layers.GlobalAttentionCore;
+import org.transcnn.layers.InvertedResidual;
 import org.transcnn.layers.WindowAttentionCore;
 
 import java.util.ArrayList;
