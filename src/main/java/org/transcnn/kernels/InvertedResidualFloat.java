@@ -4,14 +4,15 @@ import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 
 /**
- * TransCNN's inverted residual bottleneck (the official {@code blocks.s.i.conv}, without the block's residual) as
- * one forward and one backward pass over NCHW batches, x [B, C, H, W] -&gt; y [B, C, H, W], P = H*W, E hidden:
+ * TransCNN's inverted residual bottleneck (the official {@code blocks.s.i.conv}, optionally with the block's residual
+ * and drop path around it) as one forward and one backward pass over NCHW batches, x [B, C, H, W] -&gt; y [B, C, H, W], P = H*W, E hidden:
  * <pre>
  * t1 = W1 x                       W1 [E, C]: per image the GEMM [E, C] x [C, P]
  * d  = depthwise_k(SiLU(BN1(t1)))  kernels [E, k*k], zero padding (k-1)/2
  * a2 = SiLU(BN2(d)) * m2           m2: Dropout2d mask per (image, channel) or none
  * t3 = W3 a2                       W3 [C, E]
- * y  = BN3(t3) * m3
+ * y  = BN3(t3) * m3                without the residual
+ * y  = x + BN3(t3) * m3 * q        with it (the official block's x + DropPath(conv(x))): q per image, or 1
  * </pre>
  * BatchNorm uses the batch statistics in training mode (kept in the {@link Norm}s for the backward pass) and the
  * running statistics otherwise. The maps ND4J holds are direct buffers at offset 0 (the weights at an offset into
@@ -31,11 +32,13 @@ public final class InvertedResidualFloat {
 
     /**
      * The forward pass into {@code out}. {@code t1} [B, E, P], {@code a2} [B, E, P] and {@code t3} [B, C, P] are
-     * written; {@code d} [B, E, P] too unless null (inference). Masks are [B*E] and [B*C] or null.
+     * written; {@code d} [B, E, P] too unless null (inference). Masks are [B*E], [B*C] and the drop path's [B], or
+     * null; {@code residual} adds x to the output.
      */
     public static void forward(InvertedResidualShape s, FloatBuffer x, FloatBuffer w1, long w1Off, float[] wdw,
             FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, boolean training, float[] mask2, float[] mask3,
-            FloatBuffer t1, FloatBuffer d, FloatBuffer a2, FloatBuffer t3, FloatBuffer out, ArrayPool<float[]> pool) {
+            boolean residual, float[] path, FloatBuffer t1, FloatBuffer d, FloatBuffer a2, FloatBuffer t3,
+            FloatBuffer out, ArrayPool<float[]> pool) {
         int b = s.batch();
         int c = s.channels();
         int e = s.hidden();
@@ -63,6 +66,17 @@ public final class InvertedResidualFloat {
         get(t3, f3);
         normalise(f3, b, c, p, n3, training, Activation.IDENTITY);
         scale(f3, mask3, p);
+        scale(f3, path, c * p);
+        if (residual) {
+            float[] xs = pool.take(s.outer());
+            get(x, xs);
+            chunks(xs.length).forEach(start -> {
+                for (int i = start, end = Math.min(start + CHUNK, xs.length); i < end; i++) {
+                    f3[i] += xs[i];
+                }
+            });
+            pool.give(xs);
+        }
         put(f3, out);
         pool.give(f3);
     }
@@ -72,9 +86,11 @@ public final class InvertedResidualFloat {
      * batch statistics it is given), for the output gradient {@code dy}: writes the input gradient {@code dx}, the
      * weight gradients {@code dW1} [E, C], {@code dWdw} [E, k*k], {@code dW3} [C, E] and each Norm's
      * {@code dGamma}, {@code dBeta}. {@code work} [B, E, P] is scratch; {@code dx} is also used as scratch first.
+     * With the residual, {@code dx} includes {@code dy} (the gradient through the identity branch).
      */
     public static void backward(InvertedResidualShape s, FloatBuffer x, FloatBuffer w1, long w1Off, float[] wdw,
-            FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, float[] mask2, float[] mask3, FloatBuffer t1,
+            FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, float[] mask2, float[] mask3, boolean residual,
+            float[] path, FloatBuffer t1,
             FloatBuffer d, FloatBuffer t3, FloatBuffer dy, FloatBuffer work, FloatBuffer dx, FloatBuffer dW1,
             long dW1Off, float[] dWdw, FloatBuffer dW3, long dW3Off, double[][] dNorm, ArrayPool<float[]> pool) {
         int b = s.batch();
@@ -87,6 +103,7 @@ public final class InvertedResidualFloat {
         float[] f3 = pool.take(s.outer());
         get(dy, g3);
         scale(g3, mask3, p);
+        scale(g3, path, c * p);
         get(t3, f3);
         normBackward(f3, g3, b, c, p, n3, Activation.IDENTITY, dNorm[4], dNorm[5]);
         put(g3, dx);
@@ -121,11 +138,14 @@ public final class InvertedResidualFloat {
         put(a, work);
         pool.give(a);
         pool.give(fd);
+        if (residual) {
+            dx.put(0, dy, 0, s.outer());
+        }
         for (int n = 0; n < b; n++) {
             long in = (long) n * c * p;
             long hid = (long) n * e * p;
             Gemm.gemm(false, true, e, c, p, 1f, work, hid, p, x, in, p, n == 0 ? 0f : 1f, dW1, dW1Off, c);
-            Gemm.gemm(true, false, c, p, e, 1f, w1, w1Off, c, work, hid, p, 0f, dx, in, p);
+            Gemm.gemm(true, false, c, p, e, 1f, w1, w1Off, c, work, hid, p, residual ? 1f : 0f, dx, in, p);
         }
     }
 

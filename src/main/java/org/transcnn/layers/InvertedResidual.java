@@ -22,16 +22,18 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Inverted residual bottleneck (IRB) of TransCNN, the official {@code blocks.s.i.conv}, as one DL4J layer, without the
- * block's residual: [B, C, H, W] -&gt; [B, C, H, W], any H and W.
+ * Inverted residual bottleneck (IRB) of TransCNN, the official {@code blocks.s.i.conv}, as one DL4J layer:
+ * [B, C, H, W] -&gt; [B, C, H, W], any H and W.
  *
  * <pre>
  * conv1: Conv1x1(C -&gt; eC, no bias) BN SiLU
  * conv2: depthwise Conv kxk(eC, pad (k-1)/2, no bias) BN SiLU, Dropout2d(dropRate)
  * conv3: Conv1x1(eC -&gt; C, no bias) BN, Dropout2d(dropRate)
  * </pre>
- * BatchNorm as PyTorch's BatchNorm2d (eps {@value BatchNorm#EPS}, momentum 0.1): batch statistics and the
- * running-statistics update in training, running statistics in inference; Dropout2d in training only.
+ * {@link #withResidual} makes it the official block's second half, {@code x + DropPath(IRB(x))}, as TransCNN's blocks
+ * use it. BatchNorm as PyTorch's BatchNorm2d (eps {@value BatchNorm#EPS}, momentum 0.1): batch statistics and the
+ * running-statistics update in training, running statistics in inference; Dropout2d and drop path in training only
+ * (their masks drawn as DL4J's SpatialDropout and this library's {@link DropPath} draw theirs).
  *
  * <p>Add it to any ComputationGraph with one call, {@code g.addLayer("irb", new InvertedResidual(64, 4, 3, 0,
  * new ActivationSwish()), "in")}. Parameters (keys as the official module's, {@code running_mean} and
@@ -43,17 +45,20 @@ import java.util.List;
  * conv3.0.weight [C, eC, 1, 1]   conv3.1.weight, conv3.1.bias [C]
  * conv1.1.mean, conv1.1.var [eC]  conv2.1.mean, conv2.1.var [eC]  conv3.1.mean, conv3.1.var [C]
  * </pre>
- * (torch layouts, so importing official weights is a copy per key). The running statistics come last so that the
- * trained parameters form one block for the updater; they are updated like DL4J's BatchNormalization's, as a
- * "gradient" under a NoOp updater. Weight decay applies to the three convolution weights only.
+ * With the residual the layer stands for the official block ({@code blocks.s.i}, the name TransCNN gives it) and its
+ * keys carry the official sub-module's prefix: {@code conv.conv1.0.weight} ... (so an official key is always the
+ * layer's name, a dot and the parameter key). Torch layouts, so importing official weights is a copy per key. The
+ * running statistics come last so that the trained parameters form one block for the updater; they are updated
+ * like DL4J's BatchNormalization's, as a "gradient" under a NoOp updater. Weight decay applies to the three
+ * convolution weights only.
  *
- * <p>Why one layer, not eight: the fused runtime ({@link InvertedResidualLayer}) keeps 2eC + C values per pixel for the
- * backward pass instead of 6eC + 2C and copies each map once into and out of Java instead of at every stage. Why a
- * hand-written DL4J layer rather than a SameDiff layer: M2.1's SameDiff layers have no training flag (so no BatchNorm
- * state) and two gradient bugs (see {@code SameDiffWorkaroundTest}).
+ * <p>Why one layer, not eight (plus the drop path and the sum): the fused runtime ({@link InvertedResidualLayer})
+ * keeps 2eC + C values per pixel for the backward pass instead of 6eC + 3C and copies each map once into and out of
+ * Java instead of at every stage. Why a hand-written DL4J layer rather than a SameDiff layer: M2.1's SameDiff layers
+ * have no training flag (so no BatchNorm state) and two gradient bugs (see {@code SameDiffWorkaroundTest}).
  *
- * <p>Models saved before this layer existed hold the IRB as separate vertices ({@code .conv1.0} .. {@code .conv3.1});
- * {@link LegacyBlocks} converts them on load.
+ * <p>Models saved before this layer existed hold the IRB as separate vertices ({@code .conv1.0} .. {@code .conv3.1},
+ * {@code .conv.drop_path} and the block's sum); {@link LegacyBlocks} converts them on load.
  */
 public class InvertedResidual extends BaseLayer {
 
@@ -79,10 +84,11 @@ public class InvertedResidual extends BaseLayer {
     private int kernelSize;
     private double dropRate;
     private IActivation activation;
+    /** Whether the layer adds its input to its output: {@code x + DropPath(IRB(x))}, the official block's second half. */
+    private boolean residual;
+    private double dropPathRate;
     private double eps = BatchNorm.EPS;
     private double decay = BatchNorm.DECAY;
-    /** {@link #addTo} composes single-operation layers (not serialised: a building choice, see {@link #composed}). */
-    private transient boolean compose;
 
     /** For JSON deserialisation. */
     public InvertedResidual() {
@@ -118,16 +124,24 @@ public class InvertedResidual extends BaseLayer {
     }
 
     /**
-     * A copy whose {@link #addTo} adds the composed IRB ({@link #addComposed}) even for SiLU. Graphs with several
-     * outputs (features-only backbones) are built this way: DL4J 1.0.0-M2.1's detached multi-output inference
-     * ({@code ComputationGraph.output} with several outputs) fails with a NullPointerException in its workspace
-     * bookkeeping when a stage output directly follows the fused layer (not yet understood; the composed IRB does
-     * not trigger it).
+     * A copy that adds its input to its output, {@code x + DropPath(IRB(x))} with the given drop path rate (per
+     * sample, training only), as the official block's second half; its parameter keys then start with
+     * {@code conv.}.
      */
-    public InvertedResidual composed() {
+    public InvertedResidual withResidual(double dropPathRate) {
+        Layers.requireRate(dropPathRate, "IRB drop path rate");
         InvertedResidual copy = clone();
-        copy.compose = true;
+        copy.residual = true;
+        copy.dropPathRate = dropPathRate;
         return copy;
+    }
+
+    public boolean isResidual() {
+        return residual;
+    }
+
+    public double getDropPathRate() {
+        return dropPathRate;
     }
 
     /** A copy with other BatchNorm settings (eps, DL4J decay = 1 - PyTorch momentum) for all three norms. */
@@ -142,16 +156,20 @@ public class InvertedResidual extends BaseLayer {
         return copy;
     }
 
-    /** The parameter keys, in the order of the layer's parameter view. */
-    public static List<String> parameterKeys() {
-        return InvertedResidualParams.KEYS;
+    /** The parameter keys, in the order of the layer's parameter view ({@code conv.}-prefixed with the residual). */
+    public List<String> parameterKeys() {
+        return InvertedResidualParams.keys(this);
+    }
+
+    /** The key of the parameter {@code base} ({@link #W1} ... {@link #V3}) in this layer: prefixed with the residual. */
+    public String key(String base) {
+        return residual ? InvertedResidualParams.PREFIX + base : base;
     }
 
     /** The torch shape of the parameter {@code key} (one of {@link #parameterKeys()}). */
     public long[] parameterShape(String key) {
-        if (!InvertedResidualParams.KEYS.contains(key)) {
-            throw new IllegalArgumentException("IRB has no parameter '" + key + "'; its keys are "
-                    + InvertedResidualParams.KEYS);
+        if (!parameterKeys().contains(key)) {
+            throw new IllegalArgumentException("IRB has no parameter '" + key + "'; its keys are " + parameterKeys());
         }
         return InvertedResidualParams.shape(this, key);
     }
@@ -176,10 +194,10 @@ public class InvertedResidual extends BaseLayer {
     /**
      * Adds the IRB under {@code name}, reading {@code input}; returns the name of its output vertex: {@code name}
      * itself, this layer, when the activation is SiLU; for any other activation the IRB composed of this library's
-     * single-operation layers ({@link #addComposed}).
+     * single-operation layers ({@link #addComposed}, without the residual, which the caller then adds).
      */
     public String addTo(GraphBuilder g, String name, String input) {
-        if (compose || !supports(activation)) {
+        if (!supports(activation)) {
             return addComposed(g, name, input);
         }
         g.addLayer(name, clone(), input);

@@ -9,7 +9,7 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.rng.Random;
+import org.nd4j.linalg.api.ops.random.impl.DropOutInverted;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.kernels.ArrayPool;
 import org.transcnn.kernels.InvertedResidualDouble;
@@ -54,7 +54,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
 
     /** What a training-mode forward pass keeps for the backward pass, and the input it belongs to. */
     private record Saved(INDArray input, INDArray t1, INDArray d, INDArray t3, Norm[] norms, Object mask2,
-            Object mask3) {
+            Object mask3, Object path) {
     }
 
     private Saved saved;
@@ -92,6 +92,11 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                 (int) x.size(3), c.getKernelSize());
     }
 
+    /** The key of parameter {@code base} in this layer ({@code conv.}-prefixed with the residual). */
+    private String k(String base) {
+        return layerConf().key(base);
+    }
+
     private double[] doubles(String key) {
         return getParam(key).castTo(DataType.DOUBLE).dup().data().asDouble();
     }
@@ -101,31 +106,23 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
     }
 
     private Norm[] norms() {
-        return new Norm[] {norm(InvertedResidual.G1, InvertedResidual.B1, InvertedResidual.M1, InvertedResidual.V1),
-            norm(InvertedResidual.G2, InvertedResidual.B2, InvertedResidual.M2, InvertedResidual.V2),
-            norm(InvertedResidual.G3, InvertedResidual.B3, InvertedResidual.M3, InvertedResidual.V3)};
+        return new Norm[] {norm(k(InvertedResidual.G1), k(InvertedResidual.B1), k(InvertedResidual.M1), k(InvertedResidual.V1)),
+            norm(k(InvertedResidual.G2), k(InvertedResidual.B2), k(InvertedResidual.M2), k(InvertedResidual.V2)),
+            norm(k(InvertedResidual.G3), k(InvertedResidual.B3), k(InvertedResidual.M3), k(InvertedResidual.V3))};
     }
 
-    /** A Dropout2d mask of {@code n} (image, channel) planes: 0 or 1 / (1 - rate); null when not dropping. */
-    private Object mask(int n, boolean training) {
-        double rate = layerConf().getDropRate();
+    /**
+     * A dropout mask of {@code n} values, 0 or 1 / (1 - rate), drawn as DL4J's SpatialDropout and {@link DropPath}
+     * draw theirs (ND4J's inverted dropout on ones), so that the fused and the composed IRB draw the same masks from
+     * the same seed; null when not training or not dropping. Returned as a float[] or double[] for the kernel.
+     */
+    private Object mask(long n, double rate, boolean training, LayerWorkspaceMgr mgr) {
         if (!training || rate <= 0) {
             return null;
         }
-        Random rng = Nd4j.getRandom();
-        double keep = 1.0 / (1.0 - rate);
-        if (dataType == DataType.FLOAT) {
-            float[] m = new float[n];
-            for (int i = 0; i < n; i++) {
-                m[i] = rng.nextDouble() < rate ? 0f : (float) keep;
-            }
-            return m;
-        }
-        double[] m = new double[n];
-        for (int i = 0; i < n; i++) {
-            m[i] = rng.nextDouble() < rate ? 0 : keep;
-        }
-        return m;
+        INDArray m = Nd4j.createUninitialized(dataType, n).assign(1.0);
+        Nd4j.getExecutioner().exec(new DropOutInverted(m, 1.0 - rate));
+        return dataType == DataType.FLOAT ? m.data().asFloat() : m.data().asDouble();
     }
 
     @Override
@@ -151,22 +148,24 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
         INDArray a2 = mgr.createUninitialized(work, dataType, hidden, 'c');
         INDArray t3 = mgr.createUninitialized(keep, dataType, x.shape(), 'c');
         Norm[] n = norms();
-        Object mask2 = mask(s.batch() * s.hidden(), training);
-        Object mask3 = mask(s.batch() * s.channels(), training);
-        INDArray w1 = weight(InvertedResidual.W1);
-        INDArray w3 = weight(InvertedResidual.W3);
+        InvertedResidual conf = layerConf();
+        Object mask2 = mask((long) s.batch() * s.hidden(), conf.getDropRate(), training, mgr);
+        Object mask3 = mask((long) s.batch() * s.channels(), conf.getDropRate(), training, mgr);
+        Object path = conf.isResidual() ? mask(s.batch(), conf.getDropPathRate(), training, mgr) : null;
+        INDArray w1 = weight(k(InvertedResidual.W1));
+        INDArray w3 = weight(k(InvertedResidual.W3));
         try {
             if (dataType == DataType.FLOAT) {
                 InvertedResidualFloat.forward(s, x.data().asNioFloat(), w1.data().asNioFloat(), w1.offset(),
                         depthwiseFloats(), w3.data().asNioFloat(), w3.offset(), n[0], n[1], n[2], training,
-                        (float[]) mask2, (float[]) mask3, t1.data().asNioFloat(),
+                        (float[]) mask2, (float[]) mask3, conf.isResidual(), (float[]) path, t1.data().asNioFloat(),
                         d == null ? null : d.data().asNioFloat(), a2.data().asNioFloat(), t3.data().asNioFloat(),
                         out.data().asNioFloat(), FLOATS);
             } else {
                 InvertedResidualDouble.forward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
-                        getParam(InvertedResidual.WDW).dup().data().asDouble(), w3.data().asNioDouble(),
+                        getParam(k(InvertedResidual.WDW)).dup().data().asDouble(), w3.data().asNioDouble(),
                         w3.offset(), n[0], n[1], n[2], training, (double[]) mask2, (double[]) mask3,
-                        t1.data().asNioDouble(), d == null ? null : d.data().asNioDouble(), a2.data().asNioDouble(),
+                        conf.isResidual(), (double[]) path, t1.data().asNioDouble(), d == null ? null : d.data().asNioDouble(), a2.data().asNioDouble(),
                         t3.data().asNioDouble(), out.data().asNioDouble(), DOUBLES);
             }
         } finally {
@@ -179,7 +178,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
             Reference.reachabilityFence(t3);
             Reference.reachabilityFence(out);
         }
-        saved = training ? new Saved(input, t1, d, t3, n, mask2, mask3) : null;
+        saved = training ? new Saved(input, t1, d, t3, n, mask2, mask3, path) : null;
     }
 
     /** A weight as a C-contiguous view (parameters are views into the network's parameter array). */
@@ -193,7 +192,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
     }
 
     private float[] depthwiseFloats() {
-        return getParam(InvertedResidual.WDW).dup().data().asFloat();
+        return getParam(k(InvertedResidual.WDW)).dup().data().asFloat();
     }
 
     @Override
@@ -214,10 +213,10 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
         INDArray dy = Buffers.contiguous(epsilon.castTo(dataType));
         INDArray work = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, f.t1.shape(), 'c');
         INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
-        INDArray w1 = weight(InvertedResidual.W1);
-        INDArray w3 = weight(InvertedResidual.W3);
-        INDArray dW1 = gradientView(InvertedResidual.W1);
-        INDArray dW3 = gradientView(InvertedResidual.W3);
+        INDArray w1 = weight(k(InvertedResidual.W1));
+        INDArray w3 = weight(k(InvertedResidual.W3));
+        INDArray dW1 = gradientView(k(InvertedResidual.W1));
+        INDArray dW3 = gradientView(k(InvertedResidual.W3));
         double[][] dNorm = new double[6][];
         for (int i = 0; i < 6; i++) {
             dNorm[i] = new double[i < 4 ? s.hidden() : s.channels()];
@@ -229,7 +228,8 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                 float[] g = new float[s.hidden() * s.kernel() * s.kernel()];
                 InvertedResidualFloat.backward(s, x.data().asNioFloat(), w1.data().asNioFloat(), w1.offset(),
                         depthwiseFloats(), w3.data().asNioFloat(), w3.offset(), n[0], n[1], n[2],
-                        (float[]) f.mask2, (float[]) f.mask3, f.t1.data().asNioFloat(), f.d.data().asNioFloat(),
+                        (float[]) f.mask2, (float[]) f.mask3, layerConf().isResidual(), (float[]) f.path,
+                        f.t1.data().asNioFloat(), f.d.data().asNioFloat(),
                         f.t3.data().asNioFloat(), dy.data().asNioFloat(), work.data().asNioFloat(),
                         dx.data().asNioFloat(), dW1.data().asNioFloat(), dW1.offset(), g, dW3.data().asNioFloat(),
                         dW3.offset(), dNorm, FLOATS);
@@ -237,9 +237,9 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
             } else {
                 double[] g = new double[s.hidden() * s.kernel() * s.kernel()];
                 InvertedResidualDouble.backward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
-                        getParam(InvertedResidual.WDW).dup().data().asDouble(), w3.data().asNioDouble(),
+                        getParam(k(InvertedResidual.WDW)).dup().data().asDouble(), w3.data().asNioDouble(),
                         w3.offset(), n[0], n[1], n[2], (double[]) f.mask2, (double[]) f.mask3,
-                        f.t1.data().asNioDouble(), f.d.data().asNioDouble(), f.t3.data().asNioDouble(),
+                        layerConf().isResidual(), (double[]) f.path, f.t1.data().asNioDouble(), f.d.data().asNioDouble(), f.t3.data().asNioDouble(),
                         dy.data().asNioDouble(), work.data().asNioDouble(), dx.data().asNioDouble(),
                         dW1.data().asNioDouble(), dW1.offset(), g, dW3.data().asNioDouble(), dW3.offset(), dNorm,
                         DOUBLES);
@@ -257,21 +257,21 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
             Reference.reachabilityFence(dW3);
         }
         Gradient grad = new DefaultGradient();
-        grad.setGradientFor(InvertedResidual.W1, dW1);
-        set(grad, InvertedResidual.G1, dNorm[0]);
-        set(grad, InvertedResidual.B1, dNorm[1]);
-        INDArray dwView = gradientViews.get(InvertedResidual.WDW);
+        grad.setGradientFor(k(InvertedResidual.W1), dW1);
+        set(grad, k(InvertedResidual.G1), dNorm[0]);
+        set(grad, k(InvertedResidual.B1), dNorm[1]);
+        INDArray dwView = gradientViews.get(k(InvertedResidual.WDW));
         dwView.assign(dWdw);
-        grad.setGradientFor(InvertedResidual.WDW, dwView);
-        set(grad, InvertedResidual.G2, dNorm[2]);
-        set(grad, InvertedResidual.B2, dNorm[3]);
-        grad.setGradientFor(InvertedResidual.W3, dW3);
-        set(grad, InvertedResidual.G3, dNorm[4]);
-        set(grad, InvertedResidual.B3, dNorm[5]);
+        grad.setGradientFor(k(InvertedResidual.WDW), dwView);
+        set(grad, k(InvertedResidual.G2), dNorm[2]);
+        set(grad, k(InvertedResidual.B2), dNorm[3]);
+        grad.setGradientFor(k(InvertedResidual.W3), dW3);
+        set(grad, k(InvertedResidual.G3), dNorm[4]);
+        set(grad, k(InvertedResidual.B3), dNorm[5]);
         long count = (long) s.batch() * s.pixels();
-        runningStatistics(grad, n[0], InvertedResidual.M1, InvertedResidual.V1, count);
-        runningStatistics(grad, n[1], InvertedResidual.M2, InvertedResidual.V2, count);
-        runningStatistics(grad, n[2], InvertedResidual.M3, InvertedResidual.V3, count);
+        runningStatistics(grad, n[0], k(InvertedResidual.M1), k(InvertedResidual.V1), count);
+        runningStatistics(grad, n[1], k(InvertedResidual.M2), k(InvertedResidual.V2), count);
+        runningStatistics(grad, n[2], k(InvertedResidual.M3), k(InvertedResidual.V3), count);
         return new Pair<>(grad, dx);
     }
 

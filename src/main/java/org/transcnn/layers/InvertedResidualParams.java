@@ -20,18 +20,31 @@ final class InvertedResidualParams implements ParamInitializer {
 
     static final InvertedResidualParams INSTANCE = new InvertedResidualParams();
 
-    static final List<String> KEYS = List.of(InvertedResidual.W1, InvertedResidual.G1, InvertedResidual.B1,
+    /** The keys' prefix of a layer with the residual: the official block's sub-module name. */
+    static final String PREFIX = "conv.";
+
+    private static final List<String> KEYS = List.of(InvertedResidual.W1, InvertedResidual.G1, InvertedResidual.B1,
             InvertedResidual.WDW, InvertedResidual.G2, InvertedResidual.B2, InvertedResidual.W3, InvertedResidual.G3,
             InvertedResidual.B3, InvertedResidual.M1, InvertedResidual.V1, InvertedResidual.M2, InvertedResidual.V2,
             InvertedResidual.M3, InvertedResidual.V3);
+    private static final List<String> RESIDUAL_KEYS = KEYS.stream().map(k -> PREFIX + k).toList();
     private static final List<String> WEIGHTS = List.of(InvertedResidual.W1, InvertedResidual.WDW,
             InvertedResidual.W3);
+    private static final List<String> RESIDUAL_WEIGHTS = WEIGHTS.stream().map(k -> PREFIX + k).toList();
 
     private InvertedResidualParams() {
     }
 
+    static List<String> keys(InvertedResidual irb) {
+        return irb.isResidual() ? RESIDUAL_KEYS : KEYS;
+    }
+
+    private static String base(String key) {
+        return key.startsWith(PREFIX) ? key.substring(PREFIX.length()) : key;
+    }
+
     static boolean isWeight(String key) {
-        return WEIGHTS.contains(key);
+        return WEIGHTS.contains(base(key));
     }
 
     static boolean isRunningStatistic(String key) {
@@ -39,7 +52,8 @@ final class InvertedResidualParams implements ParamInitializer {
     }
 
     /** The torch shape of parameter {@code key} of {@code irb}. */
-    static long[] shape(InvertedResidual irb, String key) {
+    static long[] shape(InvertedResidual irb, String prefixed) {
+        String key = base(prefixed);
         long c = irb.getChannels();
         long e = irb.getHidden();
         long k = irb.getKernelSize();
@@ -83,12 +97,12 @@ final class InvertedResidualParams implements ParamInitializer {
 
     @Override
     public List<String> paramKeys(Layer layer) {
-        return KEYS;
+        return keys(irb(layer));
     }
 
     @Override
     public List<String> weightKeys(Layer layer) {
-        return WEIGHTS;
+        return irb(layer).isResidual() ? RESIDUAL_WEIGHTS : WEIGHTS;
     }
 
     @Override
@@ -111,7 +125,7 @@ final class InvertedResidualParams implements ParamInitializer {
         INDArray row = flat.rank() == 1 ? flat : flat.reshape(flat.length());
         Map<String, INDArray> out = new LinkedHashMap<>();
         long offset = 0;
-        for (String key : KEYS) {
+        for (String key : keys(irb)) {
             long[] shape = shape(irb, key);
             long n = length(shape);
             out.put(key, row.get(NDArrayIndex.interval(offset, offset + n)).reshape('c', shape));
@@ -128,7 +142,7 @@ final class InvertedResidualParams implements ParamInitializer {
     public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initialize) {
         InvertedResidual irb = irb(conf.getLayer());
         Map<String, INDArray> params = views(irb, paramsView);
-        for (String key : KEYS) {
+        for (String key : keys(irb)) {
             // DL4J's own initialisers register their keys: setParams and the updater read this list
             if (!conf.variables(false).contains(key)) {
                 conf.addVariable(key);
@@ -139,10 +153,13 @@ final class InvertedResidualParams implements ParamInitializer {
             long c = irb.getChannels();
             long e = irb.getHidden();
             long k2 = (long) irb.getKernelSize() * irb.getKernelSize();
-            init.init(c, e, params.get(InvertedResidual.W1).shape(), 'c', params.get(InvertedResidual.W1));
-            init.init(k2, k2, params.get(InvertedResidual.WDW).shape(), 'c', params.get(InvertedResidual.WDW));
-            init.init(e, c, params.get(InvertedResidual.W3).shape(), 'c', params.get(InvertedResidual.W3));
-            for (String key : KEYS) {
+            INDArray w1 = params.get(irb.key(InvertedResidual.W1));
+            INDArray wdw = params.get(irb.key(InvertedResidual.WDW));
+            INDArray w3 = params.get(irb.key(InvertedResidual.W3));
+            init.init(c, e, w1.shape(), 'c', w1);
+            init.init(k2, k2, wdw.shape(), 'c', wdw);
+            init.init(e, c, w3.shape(), 'c', w3);
+            for (String key : keys(irb)) {
                 if (!isWeight(key)) {
                     params.get(key).assign(key.endsWith(".weight") || key.endsWith(".var") ? 1 : 0);
                 }

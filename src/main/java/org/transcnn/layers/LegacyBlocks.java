@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.dropout.IDropout;
 import org.deeplearning4j.nn.conf.dropout.SpatialDropout;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
@@ -31,9 +32,10 @@ import java.util.Map;
  * Converts graphs saved before the fused layers existed: each inverted residual held as single-operation vertices
  * ({@code P.conv1.0} 1x1 convolution, {@code P.conv1.1} BatchNorm, in 0.1.0 an activation {@code P.conv1.2}, the
  * same for {@code P.conv2.*} with the depthwise convolution, optional {@code P.conv2.drop}, {@code P.conv3.0},
- * {@code P.conv3.1}, optional {@code P.conv3.drop}) becomes one {@link InvertedResidual} layer {@code P}, with the
- * same parameters, running statistics and updater state, frozen if its vertices were. Graphs with several outputs
- * stay as they are (see {@link InvertedResidual#composed}). Anything else that does not match
+ * {@code P.conv3.1}, optional {@code P.conv3.drop}) becomes one {@link InvertedResidual} layer {@code P}; when
+ * {@code P} is a block's {@code B.conv} followed by the block's drop path {@code P.drop_path} (optional) and its sum
+ * {@code B = x + ...}, one layer {@code B} with the residual ({@link InvertedResidual#withResidual}). Either with the
+ * same parameters, running statistics and updater state, frozen if its vertices were. Anything that does not match
  * that pattern exactly (another activation than SiLU, other sizes or wiring) is left as it is: it still computes the
  * same, just unfused.
  */
@@ -42,9 +44,13 @@ public final class LegacyBlocks {
     private LegacyBlocks() {
     }
 
-    /** One composed IRB found in a graph. */
-    private record Found(String prefix, List<String> members, String last, String input, InvertedResidual irb,
-            boolean frozen) {
+    /**
+     * One composed IRB found in a graph: its vertices under {@code prefix}, replaced by the layer {@code name} (the
+     * prefix itself, or with the residual the block's sum it replaces too) reading {@code input}; consumers of
+     * {@code last} read {@code name} instead.
+     */
+    private record Found(String prefix, String name, List<String> members, String last, String input,
+            InvertedResidual irb, boolean frozen) {
     }
 
     /**
@@ -54,9 +60,6 @@ public final class LegacyBlocks {
      */
     public static ComputationGraph fuse(ComputationGraph net, boolean withUpdater) {
         ComputationGraphConfiguration conf = net.getConfiguration();
-        if (conf.getNetworkOutputs().size() > 1) {
-            return net; // kept composed, as InvertedResidual.composed explains
-        }
         List<Found> found = new ArrayList<>();
         for (String name : conf.getVertices().keySet()) {
             if (name.endsWith(".conv1.0")) {
@@ -73,8 +76,9 @@ public final class LegacyBlocks {
         out.init();
         Map<String, String> sources = new HashMap<>();
         for (Found f : found) {
-            for (String key : InvertedResidual.parameterKeys()) {
-                sources.put(f.prefix + "_" + key, legacyKey(f.prefix, key));
+            for (String key : f.irb.parameterKeys()) {
+                String base = f.irb.isResidual() ? key.substring("conv.".length()) : key;
+                sources.put(f.name + "_" + key, legacyKey(f.prefix, base));
             }
         }
         Map<String, INDArray> oldParams = net.paramTable();
@@ -114,7 +118,7 @@ public final class LegacyBlocks {
         if (legacy == null) {
             throw new IllegalStateException("no parameter for " + newKey + " in the graph being converted");
         }
-        if (newKey.endsWith("_" + InvertedResidual.WDW) && legacy.rank() == 4) {
+        if (newKey.endsWith(InvertedResidual.WDW) && legacy.rank() == 4) {
             return legacy.permute(2, 3, 0, 1);
         }
         return legacy;
@@ -251,11 +255,40 @@ public final class LegacyBlocks {
         }
         InvertedResidual irb = new InvertedResidual(channels, hidden / channels, k, drop[0], act[0])
                 .withNorm(bn[0].getEps(), bn[0].getDecay());
-        irb.setLayerName(prefix);
+        String name = prefix;
+        // the block's x + DropPath(IRB(x)) around it: P.drop_path (optional) and the sum named after the block
+        String block = prefix.endsWith(".conv") ? prefix.substring(0, prefix.length() - ".conv".length()) : null;
+        String branch = last;
+        double pathRate = 0;
+        Layer dp = unwrap(layer(conf, prefix + ".drop_path"));
+        if (dp != null) {
+            if (!(dp instanceof DropoutLayer) || !(dp.getIDropout() instanceof DropPath)
+                    || !readsOnly(conf, prefix + ".drop_path", last)) {
+                return null;
+            }
+            pathRate = ((DropPath) dp.getIDropout()).getRate();
+            branch = prefix + ".drop_path";
+        }
+        GraphVertex sum = block == null ? null : conf.getVertices().get(block);
+        List<String> sumInputs = block == null ? null : conf.getVertexInputs().get(block);
+        if (sum instanceof ElementWiseVertex && ((ElementWiseVertex) sum).getOp() == ElementWiseVertex.Op.Add
+                && sumInputs != null && sumInputs.size() == 2 && sumInputs.contains(branch)
+                && sumInputs.contains(in1.get(0)) && !branch.equals(in1.get(0))) {
+            irb = irb.withResidual(pathRate);
+            if (dp != null) {
+                members.add(branch);
+            }
+            members.add(block);
+            name = block;
+            last = block;
+        } else if (dp != null) {
+            return null;
+        }
+        irb.setLayerName(name);
         irb.setIUpdater(c1.getIUpdater());
         irb.setWeightInitFn(c1.getWeightInitFn());
         irb.setRegularization(c1.getRegularization());
-        return new Found(prefix, members, last, in1.get(0), irb, frozen);
+        return new Found(prefix, name, members, last, in1.get(0), irb, frozen);
     }
 
     /**
@@ -286,7 +319,7 @@ public final class LegacyBlocks {
         java.util.Set<String> removed = new java.util.HashSet<>();
         for (Found f : found) {
             byFirst.put(f.prefix + ".conv1.0", f);
-            renamed.put(f.last, f.prefix);
+            renamed.put(f.last, f.name);
             removed.addAll(f.members);
         }
         Map<String, GraphVertex> vertices = new LinkedHashMap<>();
@@ -296,11 +329,11 @@ public final class LegacyBlocks {
             if (f != null) {
                 NeuralNetConfiguration nn = ((LayerVertex) e.getValue()).getLayerConf().clone();
                 Layer layer = f.frozen ? new FrozenLayer(f.irb) : f.irb;
-                layer.setLayerName(f.prefix);
+                layer.setLayerName(f.name);
                 nn.setLayer(layer);
                 nn.setVariables(new ArrayList<>());
-                vertices.put(f.prefix, new LayerVertex(nn, null));
-                inputs.put(f.prefix, new ArrayList<>(List.of(renamed.getOrDefault(f.input, f.input))));
+                vertices.put(f.name, new LayerVertex(nn, null));
+                inputs.put(f.name, new ArrayList<>(List.of(renamed.getOrDefault(f.input, f.input))));
             } else if (!removed.contains(e.getKey())) {
                 vertices.put(e.getKey(), e.getValue().clone());
                 List<String> in = conf.getVertexInputs().get(e.getKey());

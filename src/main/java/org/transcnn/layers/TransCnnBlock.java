@@ -6,8 +6,10 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
  * One TransCNN block: {@code x = x + DropPath(HMHSA(x)); x = x + DropPath(IRB(x))}, [B, C, H, W] -&gt; same.
  *
  * <p>Vertex names under the block name (official {@code blocks.s.i}): {@code .attn.*} (see {@link HMHSA}),
- * {@code .attn.drop_path}, {@code .res1} (first sum), {@code .conv.*} (see {@link InvertedResidual}),
- * {@code .conv.drop_path}, and the block name itself for the output.
+ * {@code .attn.drop_path}, {@code .res1} (first sum), and the block name itself for the output: the fused
+ * {@link InvertedResidual} with its residual and drop path ({@link InvertedResidual#withResidual}), whose parameter
+ * keys start with {@code conv.}. With another activation than SiLU the IRB is composed instead: {@code .conv.*},
+ * {@code .conv.drop_path} and the sum named after the block.
  */
 public final class TransCnnBlock {
 
@@ -30,6 +32,11 @@ public final class TransCnnBlock {
             String attn = attention.addTo(g, name + ".attn", input);
             attn = Layers.dropPath(g, name + ".attn.drop_path", attn, dropPathRate);
             x = Layers.add(g, name + ".res1", input, attn);
+        }
+        if (InvertedResidual.supports(conv.getActivation())) {
+            // one layer: x + DropPath(IRB(x))
+            g.addLayer(name, conv.withResidual(dropPathRate), x);
+            return name;
         }
         String c = conv.addTo(g, name + ".conv", x);
         c = Layers.dropPath(g, name + ".conv.drop_path", c, dropPathRate);

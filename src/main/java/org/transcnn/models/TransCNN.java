@@ -246,9 +246,6 @@ public final class TransCNN {
                     .build();
             InvertedResidual irb = new InvertedResidual(c.dim(s), c.expansions()[s], c.kernelSizes()[s],
                     c.dropRate(), act);
-            if (outIndices != null) {
-                irb = irb.composed(); // see InvertedResidual.composed: DL4J's multi-output inference
-            }
             for (int i = 0; i < c.depths()[s]; i++) {
                 x = new TransCnnBlock(c.attention() ? attn : null, irb, c.blockDropPathRate(block++))
                         .addTo(g, VertexNames.block(s, i), x);

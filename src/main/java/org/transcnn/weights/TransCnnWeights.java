@@ -325,12 +325,13 @@ public final class TransCnnWeights {
             Layer layer = ((LayerVertex) conf.getVertices().get(name)).getLayerConf().getLayer();
             if (layer instanceof InvertedResidual) {
                 InvertedResidual irb = (InvertedResidual) layer;
-                for (String key : InvertedResidual.parameterKeys()) {
+                for (String key : irb.parameterKeys()) {
                     out.put(name + "." + InvertedResidual.torchKey(key), new Target(name, key,
                             irb.parameterShape(key), null));
-                }
-                for (String bn : new String[] {".conv1.1", ".conv2.1", ".conv3.1"}) {
-                    out.put(name + bn + ".num_batches_tracked", new Target(name, null, new long[] {}, null));
+                    if (key.endsWith(".var")) {
+                        out.put(name + "." + key.substring(0, key.length() - ".var".length())
+                                + ".num_batches_tracked", new Target(name, null, new long[] {}, null));
+                    }
                 }
             } else if (layer instanceof DepthwiseConvolution2D) {
                 DepthwiseConvolution2D d = (DepthwiseConvolution2D) layer;

@@ -35,9 +35,10 @@ class CompatibilityTest {
         // converted: each IRB's eight vertices (and 0.1.0's separate activations) are one fused layer
         assertFalse(net.getConfiguration().getVertices().keySet().stream().anyMatch(v -> v.contains(".conv1.")),
                 "the 0.1.0 IRB vertices are converted");
-        for (String irb : new String[] {"blocks.0.0.conv", "blocks.1.0.conv", "blocks.2.0.conv", "blocks.2.1.conv",
-            "blocks.3.0.conv"}) {
-            assertTrue(net.getLayer(irb).conf().getLayer() instanceof InvertedResidual, irb);
+        for (String block : new String[] {"blocks.0.0", "blocks.1.0", "blocks.2.0", "blocks.2.1", "blocks.3.0"}) {
+            InvertedResidual irb = (InvertedResidual) net.getLayer(block).conf().getLayer();
+            assertTrue(irb.isResidual(), block);
+            assertTrue(irb.getDropPathRate() <= 0.1, block + ": a drop path rate of the 0 .. 0.1 schedule");
         }
         INDArray x = Nd4j.createFromNpyFile(d.resolve("input.npy").toFile());
         INDArray expected = Nd4j.createFromNpyFile(d.resolve("output.npy").toFile());

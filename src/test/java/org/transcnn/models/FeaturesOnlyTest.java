@@ -18,22 +18,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** Backbone use: a features-only network outputs exactly the full model's stage outputs, and saves and loads. */
 class FeaturesOnlyTest {
 
-    /**
-     * The parameter of the classifier {@code full} (fused IRB layers) that the features-only graph (composed IRBs,
-     * see InvertedResidual.composed) holds under {@code key}, in the composed layer's layout.
-     */
-    static INDArray fusedParam(ComputationGraph full, String key) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(.*\\.conv)\\.(conv[123]\\.[01])_(.*)")
-                .matcher(key);
-        if (!m.matches()) {
-            return full.getParam(key);
-        }
-        String p = m.group(3);
-        String suffix = p.equals("W") ? "weight" : p.equals("gamma") ? "weight" : p.equals("beta") ? "bias" : p;
-        INDArray v = full.getParam(m.group(1) + "_" + m.group(2) + "." + suffix);
-        return m.group(2).equals("conv2.0") ? v.permute(2, 3, 0, 1) : v; // torch [C, 1, k, k] -> DL4J [k, k, C, 1]
-    }
-
     @Test
     void featureOutputsEqualTheFullModelsStageOutputs(@TempDir File dir) throws Exception {
         TransCnnConfig c = SerializationTest.tiny().toBuilder().inputSize(64, 128).build();
@@ -43,7 +27,7 @@ class FeaturesOnlyTest {
                 new TransCNN.FeatureInfo(2, "blocks.2.1", 64, 16)), backbone.featureInfo());
         ComputationGraph net = backbone.init();
         for (Map.Entry<String, INDArray> e : net.paramTable().entrySet()) {
-            e.getValue().assign(fusedParam(full, e.getKey()).reshape(e.getValue().shape()));
+            e.getValue().assign(full.getParam(e.getKey()));
         }
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 64, 128);
         INDArray[] features = net.output(x);

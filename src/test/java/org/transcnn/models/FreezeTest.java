@@ -173,7 +173,7 @@ class FreezeTest {
         double last = net.score(data);
         assertTrue(last < 0.7 * first, "loss " + first + " -> " + last);
         assertFalse(net.getLayer(TransCNN.LOGITS) instanceof FrozenLayer);
-        assertTrue(net.getLayer(TransCNN.freezeBoundary(net.getConfiguration(), 3) + ".conv")
+        assertTrue(net.getLayer(TransCNN.freezeBoundary(net.getConfiguration(), 3))
                 instanceof FrozenLayer);
     }
 }
