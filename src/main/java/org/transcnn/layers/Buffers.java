@@ -83,7 +83,7 @@ final class Buffers {
 
     /**
      * Sets every value of channel c of the fresh C-ordered FLOAT or DOUBLE array {@code out} [B, C, H, W] to
-     * {@code values[c]} (a bias, before a GEMM adds onto it), in parallel over the B*C planes.
+     * {@code values[c]} (a bias, before a GEMM adds onto it), in parallel over the C channels.
      */
     static void fillChannels(INDArray out, INDArray values) {
         if (!isDense(out) || out.rank() != 4 || values.length() != out.size(1)
@@ -97,15 +97,21 @@ final class Buffers {
         boolean isFloat = out.dataType() == DataType.FLOAT;
         FloatBuffer fb = isFloat ? out.data().asNioFloat() : null;
         DoubleBuffer db = isFloat ? null : out.data().asNioDouble();
-        IntStream.range(0, (int) out.size(0) * c).parallel().forEach(bc -> {
+        int batch = (int) out.size(0);
+        // one filled row per channel, copied into the plane of every image
+        IntStream.range(0, c).parallel().forEach(ch -> {
             if (isFloat) {
                 float[] row = new float[plane];
-                Arrays.fill(row, (float) v[bc % c]);
-                fb.put(bc * plane, row, 0, plane);
+                Arrays.fill(row, (float) v[ch]);
+                for (int n = 0; n < batch; n++) {
+                    fb.put((n * c + ch) * plane, row, 0, plane);
+                }
             } else {
                 double[] row = new double[plane];
-                Arrays.fill(row, v[bc % c]);
-                db.put(bc * plane, row, 0, plane);
+                Arrays.fill(row, v[ch]);
+                for (int n = 0; n < batch; n++) {
+                    db.put((n * c + ch) * plane, row, 0, plane);
+                }
             }
         });
         Reference.reachabilityFence(out);
