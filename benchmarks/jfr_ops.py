@@ -15,7 +15,8 @@ per class of the innermost frame that names one:
   normalisation/elementwise org.transcnn.kernels.NormAct*, VectorNormAct, ND4J's native ops (adds, activations,
                             dropout, updater)
 (FastMath's functions count for the kernel that calls them.)
-  copies                    copies between ND4J's buffers and the kernels' Java arrays (org.transcnn.layers.Buffers)
+  copies                    copies between ND4J's buffers and the kernels' Java arrays (org.transcnn.layers.Buffers,
+                            InvertedResidualFloat's get/put)
   other                     everything else (DL4J's graph bookkeeping, garbage collection helpers, ...)
 OpenBLAS's own worker threads are not Java threads and are not sampled: a GEMM on two cores counts once, as the
 calling thread's time.
@@ -48,6 +49,10 @@ def frame_class(method):
         return "normalisation/elementwise"
     if t.startswith("org.transcnn.layers.Buffers"):
         return "copies"
+    if t.startswith(k + "InvertedResidual"):
+        # its own loops: copies between ND4J's buffers and Java arrays, the dropout/drop-path scaling, the residual sum
+        return "copies" if m in ("get", "put") or m.startswith(("lambda$get", "lambda$put")) else \
+            "normalisation/elementwise"
     if t.startswith("org.nd4j.linalg.cpu.nativecpu.bindings.Nd4jCpu"):
         return "gemm" if "Mmul" in m else "normalisation/elementwise"
     return None
