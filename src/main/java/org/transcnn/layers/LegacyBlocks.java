@@ -137,11 +137,13 @@ public final class LegacyBlocks {
                 String name = layer.getConfig().getLayerName() + "_" + ps.getParamName();
                 long from = ps.getParamOffsetStart() - block.getParamOffsetStart();
                 long to = ps.getParamOffsetEnd() - block.getParamOffsetStart();
+                INDArray param = layer.paramTable(false).get(ps.getParamName());
                 Map<String, INDArray> views = new LinkedHashMap<>();
                 for (Map.Entry<String, INDArray> s : state.entrySet()) {
                     INDArray flat = s.getValue().reshape(s.getValue().length());
-                    views.put(s.getKey(), flat.get(NDArrayIndex.interval(from, to)).reshape('c',
-                            ps.getParamView().shape()));
+                    // shaped as the parameter (the updater's own views are flat): its layout maps onto the other's
+                    views.put(s.getKey(), flat.get(NDArrayIndex.interval(from, to)).reshape(param.ordering(),
+                            param.shape()));
                 }
                 out.put(name, views);
             }
@@ -357,6 +359,9 @@ public final class LegacyBlocks {
         out.setNetworkOutputs(outputs);
         out.setTopologicalOrder(null);
         out.setTopologicalOrderStr(null);
+        // the updater's step count (Adam's bias correction, schedules) carries on
+        out.setIterationCount(conf.getIterationCount());
+        out.setEpochCount(conf.getEpochCount());
         return out;
     }
 }
