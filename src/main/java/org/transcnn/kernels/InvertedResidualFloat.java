@@ -17,8 +17,9 @@ import java.util.stream.IntStream;
  * BatchNorm uses the batch statistics in training mode (kept in the {@link Norm}s for the backward pass) and the
  * running statistics otherwise. The maps ND4J holds are direct buffers at offset 0 (the weights at an offset into
  * theirs): the GEMMs run on them in place; normalisation, activation and the depthwise convolution run on Java copies
- * taken from {@code pool}, one copy in and one out per stage. A training-mode forward pass writes {@code t1}, {@code d}
- * and {@code t3} (2E + C values per pixel) for the backward pass, which recomputes the activations from them.
+ * taken from {@code pool}, one copy in and one out per stage. A training-mode forward pass keeps {@code t1} and
+ * {@code t3} (E + C values per pixel) for the backward pass, which recomputes the activations and {@code d} from them
+ * (one more depthwise convolution per step instead of E more values per pixel kept).
  *
  * <p>Written for float; the build generates the double twin {@code InvertedResidualDouble} (see {@link NormActFloat}).
  */
@@ -32,13 +33,13 @@ public final class InvertedResidualFloat {
 
     /**
      * The forward pass into {@code out}. {@code t1} [B, E, P], {@code a2} [B, E, P] and {@code t3} [B, C, P] are
-     * written; {@code d} [B, E, P] too unless null (inference). Masks are [B*E], [B*C] and the drop path's [B], or
+     * written. Masks are [B*E], [B*C] and the drop path's [B], or
      * null; {@code residual} adds x to the output.
      */
     public static void forward(InvertedResidualShape s, FloatBuffer x, FloatBuffer w1, long w1Off, float[] wdw,
             FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, boolean training, float[] mask2, float[] mask3,
-            boolean residual, float[] path, FloatBuffer t1, FloatBuffer d, FloatBuffer a2, FloatBuffer t3,
-            FloatBuffer out, ArrayPool<float[]> pool) {
+            boolean residual, float[] path, FloatBuffer t1, FloatBuffer a2, FloatBuffer t3, FloatBuffer out,
+            ArrayPool<float[]> pool) {
         int b = s.batch();
         int c = s.channels();
         int e = s.hidden();
@@ -51,9 +52,6 @@ public final class InvertedResidualFloat {
         get(t1, f);
         normalise(f, b, e, p, n1, training, Activation.SILU);
         DepthwiseFloat.forward(f, wdw, g, b, e, s.height(), s.width(), s.kernel(), s.kernel());
-        if (d != null) {
-            put(g, d);
-        }
         normalise(g, b, e, p, n2, training, Activation.SILU);
         scale(g, mask2, p);
         put(g, a2);
@@ -82,7 +80,7 @@ public final class InvertedResidualFloat {
     }
 
     /**
-     * The backward pass of a training-mode {@link #forward} (whose {@code t1}, {@code d}, {@code t3}, masks and
+     * The backward pass of a training-mode {@link #forward} (whose {@code t1}, {@code t3}, masks and
      * batch statistics it is given), for the output gradient {@code dy}: writes the input gradient {@code dx}, the
      * weight gradients {@code dW1} [E, C], {@code dWdw} [E, k*k], {@code dW3} [C, E] and each Norm's
      * {@code dGamma}, {@code dBeta}. {@code work} [B, E, P] is scratch; {@code dx} is also used as scratch first.
@@ -90,8 +88,7 @@ public final class InvertedResidualFloat {
      */
     public static void backward(InvertedResidualShape s, FloatBuffer x, FloatBuffer w1, long w1Off, float[] wdw,
             FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, float[] mask2, float[] mask3, boolean residual,
-            float[] path, FloatBuffer t1,
-            FloatBuffer d, FloatBuffer t3, FloatBuffer dy, FloatBuffer work, FloatBuffer dx, FloatBuffer dW1,
+            float[] path, FloatBuffer t1, FloatBuffer t3, FloatBuffer dy, FloatBuffer work, FloatBuffer dx, FloatBuffer dW1,
             long dW1Off, float[] dWdw, FloatBuffer dW3, long dW3Off, double[][] dNorm, ArrayPool<float[]> pool) {
         int b = s.batch();
         int c = s.channels();
@@ -109,10 +106,14 @@ public final class InvertedResidualFloat {
         put(g3, dx);
         pool.give(f3);
         pool.give(g3);
-        // a2 recomputed from d into work; conv3: dW3 = sum dt3 a2^T, da2 = W3^T dt3 (into work, image by image)
+        // a1 = SiLU(BN1(t1)) and d = depthwise(a1) recomputed (a1 in a, d in fd), a2 from d into work;
+        // conv3: dW3 = sum dt3 a2^T, da2 = W3^T dt3 (into work, image by image)
+        float[] a = pool.take(s.inner());
         float[] fd = pool.take(s.inner());
         float[] g = pool.take(s.inner());
-        get(d, fd);
+        get(t1, a);
+        NormActFloat.forward(a, a, b, e, p, scale(n1), shift(n1), Activation.SILU);
+        DepthwiseFloat.forward(a, wdw, fd, b, e, s.height(), s.width(), k, k);
         NormActFloat.forward(fd, g, b, e, p, scale(n2), shift(n2), Activation.SILU);
         scale(g, mask2, p);
         put(g, work);
@@ -122,20 +123,18 @@ public final class InvertedResidualFloat {
             Gemm.gemm(false, true, c, e, p, 1f, dx, out, p, work, in, p, n == 0 ? 0f : 1f, dW3, dW3Off, e);
             Gemm.gemm(true, false, e, p, c, 1f, w3, w3Off, e, dx, out, p, 0f, work, in, p);
         }
-        // BN2 + SiLU: dd
+        // BN2 + SiLU: dd (in g)
         get(work, g);
         scale(g, mask2, p);
         normBackward(fd, g, b, e, p, n2, Activation.SILU, dNorm[2], dNorm[3]);
-        // depthwise: a1 recomputed from t1 (into a), dWdw, da1 (into a once the weight gradient has it)
-        float[] a = pool.take(s.inner());
-        get(t1, fd);
-        NormActFloat.forward(fd, a, b, e, p, scale(n1), shift(n1), Activation.SILU);
+        // depthwise: dWdw from dd and a1, da1 (into fd)
         DepthwiseFloat.backwardWeights(g, a, dWdw, b, e, s.height(), s.width(), k, k);
-        DepthwiseFloat.forward(g, DepthwiseFloat.rotated(wdw, e, k, k), a, b, e, s.height(), s.width(), k, k);
+        DepthwiseFloat.forward(g, DepthwiseFloat.rotated(wdw, e, k, k), fd, b, e, s.height(), s.width(), k, k);
         pool.give(g);
-        // BN1 + SiLU: dt1 (into work); conv1: dW1 = sum dt1 x^T, dx = W1^T dt1
-        normBackward(fd, a, b, e, p, n1, Activation.SILU, dNorm[0], dNorm[1]);
-        put(a, work);
+        // BN1 + SiLU: dt1 (t1 read again into a; dt1 into fd, then work); conv1: dW1 = sum dt1 x^T, dx = W1^T dt1
+        get(t1, a);
+        normBackward(a, fd, b, e, p, n1, Activation.SILU, dNorm[0], dNorm[1]);
+        put(fd, work);
         pool.give(a);
         pool.give(fd);
         if (residual) {

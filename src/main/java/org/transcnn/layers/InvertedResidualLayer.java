@@ -22,9 +22,9 @@ import java.util.Arrays;
 
 /**
  * Runtime layer of {@link InvertedResidual}: {@link InvertedResidualFloat} (FLOAT networks) or its generated double
- * twin (DOUBLE networks) on ND4J's buffers. A training-mode forward pass keeps the three maps its backward pass needs
- * (conv1's and the depthwise convolution's outputs before their BatchNorm, conv3's output) in the activations
- * workspace with the batch statistics and dropout masks; a backward pass without one runs it first.
+ * twin (DOUBLE networks) on ND4J's buffers. A training-mode forward pass keeps the two maps its backward pass needs
+ * (conv1's and conv3's outputs before their BatchNorm) in the activations workspace with the batch statistics and
+ * dropout masks; a backward pass without one runs it first.
  */
 public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
 
@@ -53,7 +53,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
     };
 
     /** What a training-mode forward pass keeps for the backward pass, and the input it belongs to. */
-    private record Saved(INDArray input, INDArray t1, INDArray d, INDArray t3, Norm[] norms, Object mask2,
+    private record Saved(INDArray input, INDArray t1, INDArray t3, Norm[] norms, Object mask2,
             Object mask3, Object path) {
     }
 
@@ -144,7 +144,6 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
             INDArray out, LayerWorkspaceMgr mgr) {
         long[] hidden = {s.batch(), s.hidden(), s.height(), s.width()};
         INDArray t1 = mgr.createUninitialized(keep, dataType, hidden, 'c');
-        INDArray d = training ? mgr.createUninitialized(keep, dataType, hidden, 'c') : null;
         INDArray a2 = mgr.createUninitialized(work, dataType, hidden, 'c');
         INDArray t3 = mgr.createUninitialized(keep, dataType, x.shape(), 'c');
         Norm[] n = norms();
@@ -159,13 +158,13 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                 InvertedResidualFloat.forward(s, x.data().asNioFloat(), w1.data().asNioFloat(), w1.offset(),
                         depthwiseFloats(), w3.data().asNioFloat(), w3.offset(), n[0], n[1], n[2], training,
                         (float[]) mask2, (float[]) mask3, conf.isResidual(), (float[]) path, t1.data().asNioFloat(),
-                        d == null ? null : d.data().asNioFloat(), a2.data().asNioFloat(), t3.data().asNioFloat(),
+                        a2.data().asNioFloat(), t3.data().asNioFloat(),
                         out.data().asNioFloat(), FLOATS);
             } else {
                 InvertedResidualDouble.forward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
                         getParam(k(InvertedResidual.WDW)).dup().data().asDouble(), w3.data().asNioDouble(),
                         w3.offset(), n[0], n[1], n[2], training, (double[]) mask2, (double[]) mask3,
-                        conf.isResidual(), (double[]) path, t1.data().asNioDouble(), d == null ? null : d.data().asNioDouble(), a2.data().asNioDouble(),
+                        conf.isResidual(), (double[]) path, t1.data().asNioDouble(), a2.data().asNioDouble(),
                         t3.data().asNioDouble(), out.data().asNioDouble(), DOUBLES);
             }
         } finally {
@@ -173,12 +172,11 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
             Reference.reachabilityFence(w1);
             Reference.reachabilityFence(w3);
             Reference.reachabilityFence(t1);
-            Reference.reachabilityFence(d);
             Reference.reachabilityFence(a2);
             Reference.reachabilityFence(t3);
             Reference.reachabilityFence(out);
         }
-        saved = training ? new Saved(input, t1, d, t3, n, mask2, mask3, path) : null;
+        saved = training ? new Saved(input, t1, t3, n, mask2, mask3, path) : null;
     }
 
     /** A weight as a C-contiguous view (parameters are views into the network's parameter array). */
@@ -229,7 +227,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                 InvertedResidualFloat.backward(s, x.data().asNioFloat(), w1.data().asNioFloat(), w1.offset(),
                         depthwiseFloats(), w3.data().asNioFloat(), w3.offset(), n[0], n[1], n[2],
                         (float[]) f.mask2, (float[]) f.mask3, layerConf().isResidual(), (float[]) f.path,
-                        f.t1.data().asNioFloat(), f.d.data().asNioFloat(),
+                        f.t1.data().asNioFloat(),
                         f.t3.data().asNioFloat(), dy.data().asNioFloat(), work.data().asNioFloat(),
                         dx.data().asNioFloat(), dW1.data().asNioFloat(), dW1.offset(), g, dW3.data().asNioFloat(),
                         dW3.offset(), dNorm, FLOATS);
@@ -239,7 +237,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                 InvertedResidualDouble.backward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
                         getParam(k(InvertedResidual.WDW)).dup().data().asDouble(), w3.data().asNioDouble(),
                         w3.offset(), n[0], n[1], n[2], (double[]) f.mask2, (double[]) f.mask3,
-                        layerConf().isResidual(), (double[]) f.path, f.t1.data().asNioDouble(), f.d.data().asNioDouble(), f.t3.data().asNioDouble(),
+                        layerConf().isResidual(), (double[]) f.path, f.t1.data().asNioDouble(), f.t3.data().asNioDouble(),
                         dy.data().asNioDouble(), work.data().asNioDouble(), dx.data().asNioDouble(),
                         dW1.data().asNioDouble(), dW1.offset(), g, dW3.data().asNioDouble(), dW3.offset(), dNorm,
                         DOUBLES);
