@@ -53,7 +53,7 @@ import java.util.List;
  * convolution weights only.
  *
  * <p>Why one layer, not eight (plus the drop path and the sum): the fused runtime ({@link InvertedResidualLayer})
- * keeps 2eC + C values per pixel for the backward pass instead of 6eC + 3C and copies each map once into and out of
+ * keeps eC + C values per pixel for the backward pass instead of 6eC + 3C and copies each map once into and out of
  * Java instead of at every stage. Why a hand-written DL4J layer rather than a SameDiff layer: M2.1's SameDiff layers
  * have no training flag (so no BatchNorm state) and two gradient bugs (see {@code SameDiffWorkaroundTest}).
  *
