@@ -5,7 +5,8 @@ import java.util.stream.IntStream;
 
 /**
  * TransCNN's inverted residual bottleneck (the official {@code blocks.s.i.conv}, optionally with the block's residual
- * and drop path around it) as one forward and one backward pass over NCHW batches, x [B, C, H, W] -&gt; y [B, C, H, W], P = H*W, E hidden:
+ * and drop path around it) as one forward and one backward pass over NCHW batches, x [B, C, H, W] -&gt; y [B, C, H, W],
+ * P = H*W pixels, E hidden channels:
  * <pre>
  * t1 = W1 x                       W1 [E, C]: per image the GEMM [E, C] x [C, P]
  * d  = depthwise_k(SiLU(BN1(t1)))  kernels [E, k*k], zero padding (k-1)/2
@@ -88,7 +89,8 @@ public final class InvertedResidualFloat {
      */
     public static void backward(InvertedResidualShape s, FloatBuffer x, FloatBuffer w1, long w1Off, float[] wdw,
             FloatBuffer w3, long w3Off, Norm n1, Norm n2, Norm n3, float[] mask2, float[] mask3, boolean residual,
-            float[] path, FloatBuffer t1, FloatBuffer t3, FloatBuffer dy, FloatBuffer work, FloatBuffer dx, FloatBuffer dW1,
+            float[] path, FloatBuffer t1, FloatBuffer t3, FloatBuffer dy, FloatBuffer work, FloatBuffer dx,
+            FloatBuffer dW1,
             long dW1Off, float[] dWdw, FloatBuffer dW3, long dW3Off, double[][] dNorm, ArrayPool<float[]> pool) {
         int b = s.batch();
         int c = s.channels();

@@ -84,7 +84,7 @@ public class InvertedResidual extends BaseLayer {
     private int kernelSize;
     private double dropRate;
     private IActivation activation;
-    /** Whether the layer adds its input to its output: {@code x + DropPath(IRB(x))}, the official block's second half. */
+    /** Whether the layer adds its input to its output, {@code x + DropPath(IRB(x))}: the official block's end. */
     private boolean residual;
     private double dropPathRate;
     private double eps = BatchNorm.EPS;
@@ -161,7 +161,7 @@ public class InvertedResidual extends BaseLayer {
         return InvertedResidualParams.keys(this);
     }
 
-    /** The key of the parameter {@code base} ({@link #W1} ... {@link #V3}) in this layer: prefixed with the residual. */
+    /** The key of the parameter {@code base} ({@link #W1} ... {@link #V3}) here: {@code conv.}-prefixed if residual. */
     public String key(String base) {
         return residual ? InvertedResidualParams.PREFIX + base : base;
     }

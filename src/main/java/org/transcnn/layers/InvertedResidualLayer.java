@@ -106,7 +106,8 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
     }
 
     private Norm[] norms() {
-        return new Norm[] {norm(k(InvertedResidual.G1), k(InvertedResidual.B1), k(InvertedResidual.M1), k(InvertedResidual.V1)),
+        return new Norm[] {
+            norm(k(InvertedResidual.G1), k(InvertedResidual.B1), k(InvertedResidual.M1), k(InvertedResidual.V1)),
             norm(k(InvertedResidual.G2), k(InvertedResidual.B2), k(InvertedResidual.M2), k(InvertedResidual.V2)),
             norm(k(InvertedResidual.G3), k(InvertedResidual.B3), k(InvertedResidual.M3), k(InvertedResidual.V3))};
     }
@@ -116,7 +117,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
      * draw theirs (ND4J's inverted dropout on ones), so that the fused and the composed IRB draw the same masks from
      * the same seed; null when not training or not dropping. Returned as a float[] or double[] for the kernel.
      */
-    private Object mask(long n, double rate, boolean training, LayerWorkspaceMgr mgr) {
+    private Object mask(long n, double rate, boolean training) {
         if (!training || rate <= 0) {
             return null;
         }
@@ -148,9 +149,9 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
         INDArray t3 = mgr.createUninitialized(keep, dataType, x.shape(), 'c');
         Norm[] n = norms();
         InvertedResidual conf = layerConf();
-        Object mask2 = mask((long) s.batch() * s.hidden(), conf.getDropRate(), training, mgr);
-        Object mask3 = mask((long) s.batch() * s.channels(), conf.getDropRate(), training, mgr);
-        Object path = conf.isResidual() ? mask(s.batch(), conf.getDropPathRate(), training, mgr) : null;
+        Object mask2 = mask((long) s.batch() * s.hidden(), conf.getDropRate(), training);
+        Object mask3 = mask((long) s.batch() * s.channels(), conf.getDropRate(), training);
+        Object path = conf.isResidual() ? mask(s.batch(), conf.getDropPathRate(), training) : null;
         INDArray w1 = weight(k(InvertedResidual.W1));
         INDArray w3 = weight(k(InvertedResidual.W3));
         try {
@@ -237,7 +238,8 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                 InvertedResidualDouble.backward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
                         getParam(k(InvertedResidual.WDW)).dup().data().asDouble(), w3.data().asNioDouble(),
                         w3.offset(), n[0], n[1], n[2], (double[]) f.mask2, (double[]) f.mask3,
-                        layerConf().isResidual(), (double[]) f.path, f.t1.data().asNioDouble(), f.t3.data().asNioDouble(),
+                        layerConf().isResidual(), (double[]) f.path, f.t1.data().asNioDouble(),
+                        f.t3.data().asNioDouble(),
                         dy.data().asNioDouble(), work.data().asNioDouble(), dx.data().asNioDouble(),
                         dW1.data().asNioDouble(), dW1.offset(), g, dW3.data().asNioDouble(), dW3.offset(), dNorm,
                         DOUBLES);

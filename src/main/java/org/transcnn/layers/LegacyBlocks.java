@@ -186,7 +186,8 @@ public final class LegacyBlocks {
         for (int stage = 1; stage <= 2; stage++) {
             String s = prefix + ".conv" + stage;
             if (stage == 2) {
-                if (!(unwrap(layer(conf, s + ".0")) instanceof DepthwiseConvolution2D) || !readsOnly(conf, s + ".0", cur)) {
+                if (!(unwrap(layer(conf, s + ".0")) instanceof DepthwiseConvolution2D)
+                        || !readsOnly(conf, s + ".0", cur)) {
                     return null;
                 }
                 members.add(s + ".0");
