@@ -16,7 +16,7 @@ per class of the innermost frame that names one:
                             dropout, updater)
 (FastMath's functions count for the kernel that calls them.)
   copies                    copies between ND4J's buffers and the kernels' Java arrays (org.transcnn.layers.Buffers,
-                            InvertedResidualFloat's get/put)
+                            org.transcnn.kernels.Bulk*)
   other                     everything else (DL4J's graph bookkeeping, garbage collection helpers, ...)
 OpenBLAS's own worker threads are not Java threads and are not sampled: a GEMM on two cores counts once, as the
 calling thread's time.
@@ -47,12 +47,11 @@ def frame_class(method):
         return "attention"
     if t.startswith(k + "NormAct") or t.startswith(k + "VectorNormAct"):
         return "normalisation/elementwise"
-    if t.startswith("org.transcnn.layers.Buffers"):
+    if t.startswith("org.transcnn.layers.Buffers") or t.startswith(k + "Bulk"):
         return "copies"
     if t.startswith(k + "InvertedResidual"):
-        # its own loops: copies between ND4J's buffers and Java arrays, the dropout/drop-path scaling, the residual sum
-        return "copies" if m in ("get", "put") or m.startswith(("lambda$get", "lambda$put")) else \
-            "normalisation/elementwise"
+        # its own loops: the dropout/drop-path scaling and the residual sum
+        return "normalisation/elementwise"
     if t.startswith("org.nd4j.linalg.cpu.nativecpu.bindings.Nd4jCpu"):
         return "gemm" if "Mmul" in m else "normalisation/elementwise"
     return None

@@ -26,9 +26,6 @@ import java.util.stream.IntStream;
  */
 public final class InvertedResidualFloat {
 
-    /** Values per bulk copy between a direct buffer and a Java array; chunks run in parallel. */
-    private static final int CHUNK = 1 << 14;
-
     private InvertedResidualFloat() {
     }
 
@@ -69,8 +66,8 @@ public final class InvertedResidualFloat {
         if (residual) {
             float[] xs = pool.take(s.outer());
             get(x, xs);
-            chunks(xs.length).forEach(start -> {
-                for (int i = start, end = Math.min(start + CHUNK, xs.length); i < end; i++) {
+            BulkFloat.chunks(xs.length).forEach(start -> {
+                for (int i = start, end = Math.min(start + BulkFloat.CHUNK, xs.length); i < end; i++) {
                     f3[i] += xs[i];
                 }
             });
@@ -189,20 +186,11 @@ public final class InvertedResidualFloat {
         });
     }
 
-    /** The first {@code dst.length} values of {@code src} (absolute positions from 0) into {@code dst}. */
     private static void get(FloatBuffer src, float[] dst) {
-        int n = dst.length;
-        chunks(n).forEach(start -> src.get(start, dst, start, Math.min(CHUNK, n - start)));
+        BulkFloat.get(src, dst, dst.length);
     }
 
-    /** {@code src} into the first {@code src.length} values of {@code dst}. */
     private static void put(float[] src, FloatBuffer dst) {
-        int n = src.length;
-        chunks(n).forEach(start -> dst.put(start, src, start, Math.min(CHUNK, n - start)));
-    }
-
-    private static IntStream chunks(int n) {
-        IntStream starts = IntStream.range(0, (n + CHUNK - 1) / CHUNK).map(i -> i * CHUNK);
-        return n > CHUNK ? starts.parallel() : starts;
+        BulkFloat.put(src, dst, src.length);
     }
 }

@@ -34,7 +34,7 @@ public final class Norm {
     }
 
     /** {@code scale_c = gamma_c / sqrt(var_c + eps)} with the batch (training) or running statistics. */
-    double[] scale(boolean training) {
+    public double[] scale(boolean training) {
         double[] v = training ? batchVar : var;
         double[] s = new double[gamma.length];
         for (int c = 0; c < s.length; c++) {
@@ -44,12 +44,28 @@ public final class Norm {
     }
 
     /** {@code shift_c = beta_c - mean_c * scale_c}. */
-    double[] shift(boolean training, double[] scale) {
+    public double[] shift(boolean training, double[] scale) {
         double[] m = training ? batchMean : mean;
         double[] t = new double[gamma.length];
         for (int c = 0; c < t.length; c++) {
             t[c] = beta[c] - m[c] * scale[c];
         }
         return t;
+    }
+
+    /**
+     * PyTorch's running-statistics update after a training-mode pass over {@code count} values per channel, as the
+     * "gradient" DL4J's NoOp updater subtracts: {@code {(1 - decay) (mean - batchMean), (1 - decay) (var - batchVar *
+     * count / (count - 1))}} (the unbiased batch variance; decay = 1 - PyTorch's momentum).
+     */
+    public double[][] runningStatisticsStep(double decay, double count) {
+        double unbiased = count > 1 ? count / (count - 1) : 1.0;
+        double[] dMean = new double[gamma.length];
+        double[] dVar = new double[gamma.length];
+        for (int c = 0; c < dMean.length; c++) {
+            dMean[c] = (1 - decay) * (mean[c] - batchMean[c]);
+            dVar[c] = (1 - decay) * (var[c] - batchVar[c] * unbiased);
+        }
+        return new double[][] {dMean, dVar};
     }
 }

@@ -16,8 +16,10 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.kernels.Activation;
 import org.transcnn.kernels.NormActDouble;
 import org.transcnn.kernels.NormActFloat;
+import org.transcnn.kernels.Norm;
 
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * Runtime layer of {@link BatchNorm}: the fused kernels of {@link NormActFloat} (FLOAT networks) or its generated
@@ -82,30 +84,22 @@ public class BatchNormLayer extends BatchNormalization {
         boolean isFloat = dataType == DataType.FLOAT;
         float[] xf = isFloat ? Buffers.readFloats(x) : null;
         double[] xd = isFloat ? null : Buffers.read(x);
-        double[] mean;
-        double[] var;
+        Norm norm = new Norm(param(BatchNormalizationParamInitializer.GAMMA),
+                param(BatchNormalizationParamInitializer.BETA), param(BatchNormalizationParamInitializer.GLOBAL_MEAN),
+                param(BatchNormalizationParamInitializer.GLOBAL_VAR), bnConf().getEps());
         if (training) {
-            mean = new double[c];
-            var = new double[c];
+            norm.batchMean = new double[c];
+            norm.batchVar = new double[c];
             if (isFloat) {
-                NormActFloat.statistics(xf, b, c, plane, mean, var);
+                NormActFloat.statistics(xf, b, c, plane, norm.batchMean, norm.batchVar);
             } else {
-                NormActDouble.statistics(xd, b, c, plane, mean, var);
+                NormActDouble.statistics(xd, b, c, plane, norm.batchMean, norm.batchVar);
             }
-            stats = new double[][] {mean, var};
+            stats = new double[][] {norm.batchMean, norm.batchVar};
             statsInput = x;
-        } else {
-            mean = param(BatchNormalizationParamInitializer.GLOBAL_MEAN);
-            var = param(BatchNormalizationParamInitializer.GLOBAL_VAR);
         }
-        double[] gamma = param(BatchNormalizationParamInitializer.GAMMA);
-        double[] beta = param(BatchNormalizationParamInitializer.BETA);
-        double[] scale = new double[c];
-        double[] shift = new double[c];
-        for (int ch = 0; ch < c; ch++) {
-            scale[ch] = gamma[ch] / Math.sqrt(var[ch] + bnConf().getEps());
-            shift[ch] = beta[ch] - mean[ch] * scale[ch];
-        }
+        double[] scale = norm.scale(training);
+        double[] shift = norm.shift(training, scale);
         if (isFloat) {
             NormActFloat.forward(xf, xf, b, c, plane, scale, shift, act);
             Buffers.write(xf, out);
@@ -174,26 +168,22 @@ public class BatchNormLayer extends BatchNormalization {
             Buffers.write(g, dInput);
             Scratch.give(xd, g);
         }
-        double decay = bnConf().getDecay();
-        double unbiased = count > 1 ? count / (count - 1) : 1.0;
-        double[] globalMean = param(BatchNormalizationParamInitializer.GLOBAL_MEAN);
-        double[] globalVar = param(BatchNormalizationParamInitializer.GLOBAL_VAR);
-        double[] dMean = new double[c];
-        double[] dVar = new double[c];
-        for (int ch = 0; ch < c; ch++) {
-            dMean[ch] = (1 - decay) * (globalMean[ch] - mean[ch]);
-            dVar[ch] = (1 - decay) * (globalVar[ch] - var[ch] * unbiased);
-        }
+        Norm norm = new Norm(gamma, beta, param(BatchNormalizationParamInitializer.GLOBAL_MEAN),
+                param(BatchNormalizationParamInitializer.GLOBAL_VAR), eps);
+        norm.batchMean = mean;
+        norm.batchVar = var;
+        double[][] step = norm.runningStatisticsStep(bnConf().getDecay(), count);
         Gradient grad = new DefaultGradient();
-        set(grad, BatchNormalizationParamInitializer.GAMMA, dGamma);
-        set(grad, BatchNormalizationParamInitializer.BETA, dBeta);
-        set(grad, BatchNormalizationParamInitializer.GLOBAL_MEAN, dMean);
-        set(grad, BatchNormalizationParamInitializer.GLOBAL_VAR, dVar);
+        setGradient(grad, gradientViews, BatchNormalizationParamInitializer.GAMMA, dGamma);
+        setGradient(grad, gradientViews, BatchNormalizationParamInitializer.BETA, dBeta);
+        setGradient(grad, gradientViews, BatchNormalizationParamInitializer.GLOBAL_MEAN, step[0]);
+        setGradient(grad, gradientViews, BatchNormalizationParamInitializer.GLOBAL_VAR, step[1]);
         return new Pair<>(grad, dInput);
     }
 
-    private void set(Gradient g, String key, double[] values) {
-        INDArray view = gradientViews.get(key);
+    /** Writes {@code values} into the gradient view {@code key} of {@code views} and records it in {@code g}. */
+    static void setGradient(Gradient g, Map<String, INDArray> views, String key, double[] values) {
+        INDArray view = views.get(key);
         view.assign(Nd4j.create(values, view.shape(), view.dataType()));
         g.setGradientFor(key, view);
     }

@@ -3,6 +3,7 @@ package org.transcnn.layers;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.kernels.BulkFloat;
 import org.transcnn.kernels.FreeList;
 import org.transcnn.kernels.Gemm;
 
@@ -18,20 +19,12 @@ import java.util.stream.IntStream;
  */
 final class Buffers {
 
-    /** Floats converted per bulk copy between a direct buffer and a Java array (absolute copies: thread-safe). */
-    private static final int CHUNK = 1 << 14;
 
     /** Chunk buffers, reused across calls. */
     private static final FreeList<float[]> CHUNK_BUFFERS = new FreeList<>();
 
     private static float[] chunkBuffer() {
-        return CHUNK_BUFFERS.take(chunk -> true, unused -> new float[CHUNK]);
-    }
-
-    /** Start offsets of the chunks of {@code n} values, in parallel when there are several. */
-    private static IntStream chunks(int n) {
-        IntStream starts = IntStream.range(0, (n + CHUNK - 1) / CHUNK).map(i -> i * CHUNK);
-        return n > CHUNK ? starts.parallel() : starts;
+        return CHUNK_BUFFERS.take(chunk -> true, unused -> new float[BulkFloat.CHUNK]);
     }
 
     private Buffers() {
@@ -139,8 +132,8 @@ final class Buffers {
             c.data().asNioDouble().get(out, 0, n);
         } else {
             FloatBuffer b = c.data().asNioFloat();
-            chunks(n).forEach(start -> {
-                int len = Math.min(CHUNK, n - start);
+            BulkFloat.chunks(n).forEach(start -> {
+                int len = Math.min(BulkFloat.CHUNK, n - start);
                 float[] chunk = chunkBuffer();
                 b.get(start, chunk, 0, len);
                 for (int i = 0; i < len; i++) {
@@ -160,8 +153,7 @@ final class Buffers {
         }
         int n = (int) c.length();
         float[] out = Scratch.takeFloats(n);
-        FloatBuffer b = c.data().asNioFloat();
-        chunks(n).forEach(start -> b.get(start, out, start, Math.min(CHUNK, n - start)));
+        BulkFloat.get(c.data().asNioFloat(), out, n);
         Reference.reachabilityFence(c);
         return out;
     }
@@ -171,8 +163,7 @@ final class Buffers {
         if (!isDense(out) || out.length() != values.length || out.dataType() != DataType.FLOAT) {
             throw new IllegalStateException("output must be a fresh C-ordered FLOAT array of " + values.length);
         }
-        FloatBuffer b = out.data().asNioFloat();
-        chunks(values.length).forEach(start -> b.put(start, values, start, Math.min(CHUNK, values.length - start)));
+        BulkFloat.put(values, out.data().asNioFloat(), values.length);
         Reference.reachabilityFence(out);
         return out;
     }
@@ -186,8 +177,8 @@ final class Buffers {
             out.data().asNioDouble().put(values, 0, values.length);
         } else if (out.dataType() == DataType.FLOAT) {
             FloatBuffer b = out.data().asNioFloat();
-            chunks(values.length).forEach(start -> {
-                int len = Math.min(CHUNK, values.length - start);
+            BulkFloat.chunks(values.length).forEach(start -> {
+                int len = Math.min(BulkFloat.CHUNK, values.length - start);
                 float[] chunk = chunkBuffer();
                 for (int i = 0; i < len; i++) {
                     chunk[i] = (float) values[start + i];

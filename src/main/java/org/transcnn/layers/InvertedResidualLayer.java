@@ -11,7 +11,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.random.impl.DropOutInverted;
 import org.nd4j.linalg.factory.Nd4j;
-import org.transcnn.kernels.ArrayPool;
 import org.transcnn.kernels.InvertedResidualDouble;
 import org.transcnn.kernels.InvertedResidualFloat;
 import org.transcnn.kernels.InvertedResidualShape;
@@ -27,30 +26,6 @@ import java.util.Arrays;
  * dropout masks; a backward pass without one runs it first.
  */
 public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
-
-    private static final ArrayPool<float[]> FLOATS = new ArrayPool<>() {
-        @Override
-        public float[] take(int n) {
-            return Scratch.takeFloats(n);
-        }
-
-        @Override
-        public void give(float[] array) {
-            Scratch.give(array);
-        }
-    };
-
-    private static final ArrayPool<double[]> DOUBLES = new ArrayPool<>() {
-        @Override
-        public double[] take(int n) {
-            return Scratch.take(n);
-        }
-
-        @Override
-        public void give(double[] array) {
-            Scratch.give(array);
-        }
-    };
 
     /** What a training-mode forward pass keeps for the backward pass, and the input it belongs to. */
     private record Saved(INDArray input, INDArray t1, INDArray t3, Norm[] norms, Object mask2,
@@ -160,13 +135,13 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                         depthwiseFloats(), w3.data().asNioFloat(), w3.offset(), n[0], n[1], n[2], training,
                         (float[]) mask2, (float[]) mask3, conf.isResidual(), (float[]) path, t1.data().asNioFloat(),
                         a2.data().asNioFloat(), t3.data().asNioFloat(),
-                        out.data().asNioFloat(), FLOATS);
+                        out.data().asNioFloat(), Scratch.FLOATS);
             } else {
                 InvertedResidualDouble.forward(s, x.data().asNioDouble(), w1.data().asNioDouble(), w1.offset(),
                         getParam(k(InvertedResidual.WDW)).dup().data().asDouble(), w3.data().asNioDouble(),
                         w3.offset(), n[0], n[1], n[2], training, (double[]) mask2, (double[]) mask3,
                         conf.isResidual(), (double[]) path, t1.data().asNioDouble(), a2.data().asNioDouble(),
-                        t3.data().asNioDouble(), out.data().asNioDouble(), DOUBLES);
+                        t3.data().asNioDouble(), out.data().asNioDouble(), Scratch.DOUBLES);
             }
         } finally {
             Reference.reachabilityFence(x);
@@ -231,7 +206,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                         f.t1.data().asNioFloat(),
                         f.t3.data().asNioFloat(), dy.data().asNioFloat(), work.data().asNioFloat(),
                         dx.data().asNioFloat(), dW1.data().asNioFloat(), dW1.offset(), g, dW3.data().asNioFloat(),
-                        dW3.offset(), dNorm, FLOATS);
+                        dW3.offset(), dNorm, Scratch.FLOATS);
                 dWdw = Nd4j.createFromArray(g).reshape('c', s.hidden(), 1, s.kernel(), s.kernel());
             } else {
                 double[] g = new double[s.hidden() * s.kernel() * s.kernel()];
@@ -242,7 +217,7 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
                         f.t3.data().asNioDouble(),
                         dy.data().asNioDouble(), work.data().asNioDouble(), dx.data().asNioDouble(),
                         dW1.data().asNioDouble(), dW1.offset(), g, dW3.data().asNioDouble(), dW3.offset(), dNorm,
-                        DOUBLES);
+                        Scratch.DOUBLES);
                 dWdw = Nd4j.createFromArray(g).reshape('c', s.hidden(), 1, s.kernel(), s.kernel());
             }
         } finally {
@@ -283,28 +258,15 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
         return v;
     }
 
-    /**
-     * The running statistics' "gradient" that the NoOp updater subtracts: they move by 1 - decay towards the batch
-     * mean and the unbiased batch variance (PyTorch's update), as {@link BatchNormLayer}'s do.
-     */
+    /** The running statistics' update ({@link Norm#runningStatisticsStep}), as {@link BatchNormLayer}'s. */
     private void runningStatistics(Gradient grad, Norm norm, String meanKey, String varKey, long count) {
-        double decay = layerConf().getDecay();
-        double unbiased = count > 1 ? (double) count / (count - 1) : 1.0;
-        int c = norm.channels();
-        double[] dMean = new double[c];
-        double[] dVar = new double[c];
-        for (int ch = 0; ch < c; ch++) {
-            dMean[ch] = (1 - decay) * (norm.mean[ch] - norm.batchMean[ch]);
-            dVar[ch] = (1 - decay) * (norm.var[ch] - norm.batchVar[ch] * unbiased);
-        }
-        set(grad, meanKey, dMean);
-        set(grad, varKey, dVar);
+        double[][] step = norm.runningStatisticsStep(layerConf().getDecay(), count);
+        set(grad, meanKey, step[0]);
+        set(grad, varKey, step[1]);
     }
 
     private void set(Gradient g, String key, double[] values) {
-        INDArray view = gradientViews.get(key);
-        view.assign(Nd4j.create(values, view.shape(), view.dataType()));
-        g.setGradientFor(key, view);
+        BatchNormLayer.setGradient(g, gradientViews, key, values);
     }
 
     /** The parameters are C-ordered views (torch layouts); DL4J's BaseLayer would copy them in F order. */

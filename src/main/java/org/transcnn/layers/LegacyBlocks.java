@@ -164,7 +164,7 @@ public final class LegacyBlocks {
         return l instanceof FrozenLayer ? ((FrozenLayer) l).getLayer() : l;
     }
 
-    /** The single input of {@code name} when it is exactly {@code expected}, else null. */
+    /** Whether {@code name} has exactly one input, {@code expected}. */
     private static boolean readsOnly(ComputationGraphConfiguration conf, String name, String expected) {
         List<String> in = conf.getVertexInputs().get(name);
         return in != null && in.size() == 1 && in.get(0).equals(expected);

@@ -1,5 +1,7 @@
 package org.transcnn.layers;
 
+import org.transcnn.kernels.ArrayPool;
+
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -27,6 +29,32 @@ final class Scratch {
 
     /** Free arrays by element type and length (double[] and float[] pools apart). */
     private static final Map<Key, ArrayDeque<Object>> FREE = new HashMap<>();
+
+    /** This pool as the kernels' {@link ArrayPool} of float arrays. */
+    static final ArrayPool<float[]> FLOATS = new ArrayPool<>() {
+        @Override
+        public float[] take(int n) {
+            return takeFloats(n);
+        }
+
+        @Override
+        public void give(float[] array) {
+            Scratch.give(array);
+        }
+    };
+
+    /** This pool as the kernels' {@link ArrayPool} of double arrays. */
+    static final ArrayPool<double[]> DOUBLES = new ArrayPool<>() {
+        @Override
+        public double[] take(int n) {
+            return Scratch.take(n);
+        }
+
+        @Override
+        public void give(double[] array) {
+            Scratch.give(array);
+        }
+    };
     private static long pooledBytes;
 
     private record Key(boolean isFloat, int length) {

@@ -1,0 +1,35 @@
+package org.transcnn.kernels;
+
+import java.nio.FloatBuffer;
+import java.util.stream.IntStream;
+
+/**
+ * Bulk copies between a direct buffer (ND4J's memory) and a Java array, in chunks copied in parallel (absolute
+ * positions, so the copies are thread-safe), and the chunking itself for loops over long arrays.
+ *
+ * <p>Written for float; the build generates the double twin {@code BulkDouble} (see {@link NormActFloat}).
+ */
+public final class BulkFloat {
+
+    /** Values per chunk. */
+    public static final int CHUNK = 1 << 14;
+
+    private BulkFloat() {
+    }
+
+    /** Start offsets of the chunks of {@code n} values, in parallel when there are several. */
+    public static IntStream chunks(int n) {
+        IntStream starts = IntStream.range(0, (n + CHUNK - 1) / CHUNK).map(i -> i * CHUNK);
+        return n > CHUNK ? starts.parallel() : starts;
+    }
+
+    /** The first {@code n} values of {@code src} (absolute positions from 0) into {@code dst[0, n)}. */
+    public static void get(FloatBuffer src, float[] dst, int n) {
+        chunks(n).forEach(start -> src.get(start, dst, start, Math.min(CHUNK, n - start)));
+    }
+
+    /** {@code src[0, n)} into the first {@code n} values of {@code dst}. */
+    public static void put(float[] src, FloatBuffer dst, int n) {
+        chunks(n).forEach(start -> dst.put(start, src, start, Math.min(CHUNK, n - start)));
+    }
+}
