@@ -1,14 +1,30 @@
 package org.transcnn.layers;
 
+import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.InputTypeUtil;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
+import org.deeplearning4j.nn.conf.memory.MemoryReport;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.learning.regularization.Regularization;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Hierarchical multi-head self-attention (H-MHSA): [B, C, H, W] -&gt; [B, C, H, W], n = C / headDim heads.
+ * Hierarchical multi-head self-attention (H-MHSA), the official {@code blocks.s.i.attn}, as one DL4J layer:
+ * [B, C, H, W] -&gt; [B, C, H, W], n = C / headDim heads.
  *
  * <pre>
  * grid size G &gt; 1:
@@ -23,22 +39,76 @@ import java.util.Map;
  * {@link WindowAttentionCore}); the global step pools the unpadded X1 as the official code does (AvgPool r x r,
  * remainder rows/columns dropped), so no padded token ever reaches it.
  *
- * <p>Vertex names under the prefix mirror the official {@code blocks.s.i.attn}: {@code .norm}, {@code .qkv},
- * {@code .grid_norm}, {@code .q}, {@code .ds_norm}, {@code .kv}, {@code .proj}, plus the parameter-free
- * {@code .local}, {@code .local.add}, {@code .pool}, {@code .global}, {@code .global.add}.
+ * BatchNorm as PyTorch's BatchNorm2d (eps {@value BatchNorm#EPS}, momentum 0.1): batch statistics and the
+ * running-statistics update in training, running statistics in inference; Dropout2d and drop path in training only
+ * (masks drawn as DL4J's SpatialDropout and {@link DropPath} draw theirs). {@link #withResidual} makes it the official
+ * block's first half, {@code x + DropPath(HMHSA(x))}, as TransCNN's blocks and {@link #insertAfter} use it.
+ *
+ * <p>Add it to any ComputationGraph with one call: {@code g.addLayer("attn", HMHSA.builder().channels(64)
+ * .gridSize(8).dsRatio(8).inputSize(64, 64).build(), "in")}. Parameters (keys as the official module's,
+ * {@code running_mean} and {@code running_var} shortened to {@code mean} and {@code var}), torch layouts, in this
+ * order in the layer's parameter view:
+ * <pre>
+ * norm.weight, norm.bias [C]        qkv.weight [3C, C, 1, 1], qkv.bias [3C]
+ * grid-norm.weight, grid-norm.bias [C]   q.weight [C, C, 1, 1], q.bias [C]      (grid &gt; 1 only)
+ * ds-norm.weight, ds-norm.bias [C]   kv.weight [2C, C, 1, 1], kv.bias [2C]      (grid &gt; 1 only)
+ * proj.weight [C, C, 1, 1], proj.bias [C]
+ * norm.mean, norm.var, grid-norm.mean, grid-norm.var, ds-norm.mean, ds-norm.var [C]  (the last four grid &gt; 1 only)
+ * </pre>
+ * DL4J parameter keys cannot hold an underscore (DL4J splits {@code vertex_key} at the last one), so the official
+ * {@code grid_norm} and {@code ds_norm} are written {@code grid-norm} and {@code ds-norm} ({@link #torchKey}).
+ * With the residual the keys carry the official sub-module's prefix, {@code attn.norm.weight} ...; the running
+ * statistics come last under a NoOp updater; weight decay applies to the four convolution weights only.
+ *
+ * <p>Why one layer, not eleven vertices: the fused runtime ({@link HMHSALayer}) keeps 6C values per pixel for the
+ * backward pass instead of about 13C, and copies each map once into and out of Java instead of at every vertex.
+ * {@link #addComposed} still builds the eleven vertices ({@code .norm}, {@code .qkv}, {@code .local},
+ * {@code .local.add}, {@code .grid_norm}, {@code .q}, {@code .pool}, {@code .ds_norm}, {@code .kv}, {@code .global},
+ * {@code .global.add}, {@code .proj}), which models saved before this layer hold.
  *
  * <p>To put H-MHSA into any CNN graph, use {@link #insertAfter}: it adds {@code x + HMHSA(x)} after a vertex and
  * reconnects that vertex's consumers.
  */
-public final class HMHSA {
+public class HMHSA extends BaseLayer {
 
-    private final int channels;
-    private final int headDim;
-    private final int gridSize;
-    private final int dsRatio;
-    private final int height;
-    private final int width;
-    private final double dropRate;
+    /** Parameter keys (see the class javadoc for the order). */
+    public static final String NORM_W = "norm.weight";
+    public static final String NORM_B = "norm.bias";
+    public static final String QKV_W = "qkv.weight";
+    public static final String QKV_B = "qkv.bias";
+    public static final String GRID_NORM_W = "grid-norm.weight";
+    public static final String GRID_NORM_B = "grid-norm.bias";
+    public static final String Q_W = "q.weight";
+    public static final String Q_B = "q.bias";
+    public static final String DS_NORM_W = "ds-norm.weight";
+    public static final String DS_NORM_B = "ds-norm.bias";
+    public static final String KV_W = "kv.weight";
+    public static final String KV_B = "kv.bias";
+    public static final String PROJ_W = "proj.weight";
+    public static final String PROJ_B = "proj.bias";
+    public static final String NORM_M = "norm.mean";
+    public static final String NORM_V = "norm.var";
+    public static final String GRID_NORM_M = "grid-norm.mean";
+    public static final String GRID_NORM_V = "grid-norm.var";
+    public static final String DS_NORM_M = "ds-norm.mean";
+    public static final String DS_NORM_V = "ds-norm.var";
+
+    private int channels;
+    private int headDim;
+    private int gridSize;
+    private int dsRatio;
+    private int height;
+    private int width;
+    private double dropRate;
+    /** Whether the layer adds its input to its output, {@code x + DropPath(HMHSA(x))}: the official block's start. */
+    private boolean residual;
+    private double dropPathRate;
+    private double eps = BatchNorm.EPS;
+    private double decay = BatchNorm.DECAY;
+
+    /** For JSON deserialisation. */
+    public HMHSA() {
+    }
 
     private HMHSA(Builder b) {
         Layers.requirePositive(b.channels, "H-MHSA channels");
@@ -69,8 +139,41 @@ public final class HMHSA {
         return new Builder();
     }
 
-    /** Adds H-MHSA under {@code prefix}, reading {@code input}; returns the name of its output vertex. */
-    public String addTo(GraphBuilder g, String prefix, String input) {
+    /** Adds this layer (H-MHSA) as {@code name}, reading {@code input}; returns {@code name}. */
+    public String addTo(GraphBuilder g, String name, String input) {
+        g.addLayer(name, clone(), input);
+        return name;
+    }
+
+    /**
+     * A copy that adds its input to its output, {@code x + DropPath(HMHSA(x))} with the given drop path rate (per
+     * sample, training only), as the official block's first half; its parameter keys then start with {@code attn.}.
+     */
+    public HMHSA withResidual(double dropPathRate) {
+        Layers.requireRate(dropPathRate, "H-MHSA drop path rate");
+        HMHSA copy = clone();
+        copy.residual = true;
+        copy.dropPathRate = dropPathRate;
+        return copy;
+    }
+
+    /** A copy with other BatchNorm settings (eps, DL4J decay = 1 - PyTorch momentum) for all its norms. */
+    public HMHSA withNorm(double eps, double decay) {
+        if (!(eps > 0) || !(decay >= 0 && decay < 1)) {
+            throw new IllegalArgumentException("H-MHSA BatchNorm needs eps > 0 and decay in [0, 1), got " + eps
+                    + ", " + decay);
+        }
+        HMHSA copy = clone();
+        copy.eps = eps;
+        copy.decay = decay;
+        return copy;
+    }
+
+    /**
+     * The same H-MHSA as single-operation vertices under {@code prefix}, as releases up to 0.1.0 built it (see the
+     * class javadoc), without the residual; returns the name of its output vertex.
+     */
+    String addComposed(GraphBuilder g, String prefix, String input) {
         int c = channels;
         int heads = c / headDim;
         g.addLayer(prefix + ".norm", Layers.batchNorm(c), input);
@@ -103,9 +206,10 @@ public final class HMHSA {
 
     /**
      * Inserts the residual block {@code y = x + HMHSA(x)} after vertex {@code after} of an existing graph: every
-     * vertex (and network output) that read {@code after} reads {@code name} instead. The H-MHSA vertices are
-     * named {@code name + ".attn.*"}; {@code name} is the residual sum. The block's channels, height and width must
-     * match the activations of {@code after}.
+     * vertex (and network output) that read {@code after} reads {@code name} instead. {@code name} is one layer, this
+     * H-MHSA with the residual (parameter keys {@code attn.*}, so {@code name + ".attn.norm.weight"} ... as the
+     * official keys of a block named {@code name}). The block's channels, height and width must match the
+     * activations of {@code after}.
      */
     public String insertAfter(GraphBuilder g, String after, String name) {
         Map<String, List<String>> inputs = g.getVertexInputs();
@@ -122,8 +226,7 @@ public final class HMHSA {
                 consumers.add(e.getKey());
             }
         }
-        String out = addTo(g, name + ".attn", after);
-        Layers.add(g, name, after, out);
+        g.addLayer(name, withResidual(0), after);
         for (String consumer : consumers) {
             List<String> in = new ArrayList<>(inputs.get(consumer));
             in.replaceAll(s -> s.equals(after) ? name : s);
@@ -138,6 +241,169 @@ public final class HMHSA {
     public long parameters() {
         long c = channels;
         return gridSize > 1 ? 7 * c * c + 13 * c : 4 * c * c + 6 * c;
+    }
+
+    /** The parameter keys, in the order of the layer's parameter view ({@code attn.}-prefixed with the residual). */
+    public List<String> parameterKeys() {
+        return HMHSAParams.keys(this);
+    }
+
+    /** The key of the parameter {@code base} ({@link #NORM_W} ...) here: {@code attn.}-prefixed if residual. */
+    public String key(String base) {
+        return residual ? HMHSAParams.PREFIX + base : base;
+    }
+
+    /** The torch shape of the parameter {@code key} (one of {@link #parameterKeys()}). */
+    public long[] parameterShape(String key) {
+        if (!parameterKeys().contains(key)) {
+            throw new IllegalArgumentException("H-MHSA has no parameter '" + key + "'; its keys are "
+                    + parameterKeys());
+        }
+        return HMHSAParams.shape(this, key);
+    }
+
+    /**
+     * The official state-dict key suffix of the parameter {@code key}: {@code -} back to {@code _}, and the running
+     * statistics {@code .mean}, {@code .var} as {@code .running_mean}, {@code .running_var}.
+     */
+    public static String torchKey(String key) {
+        return InvertedResidual.torchKey(key).replace('-', '_');
+    }
+
+    /** Multiply-adds per image: the 1x1 convolutions and the attention products. */
+    public long multiplyAdds() {
+        long c = channels;
+        long pixels = (long) height * width;
+        if (gridSize == 1) {
+            return 4 * c * c * pixels + 2 * c * pixels * pixels;
+        }
+        long pooled = (long) (height / dsRatio) * (width / dsRatio);
+        long windowTokens = 0;
+        for (int y = 0; y < height; y += gridSize) {
+            for (int x = 0; x < width; x += gridSize) {
+                long n = (long) Math.min(gridSize, height - y) * Math.min(gridSize, width - x);
+                windowTokens += n * n;
+            }
+        }
+        return 5 * c * c * pixels + 2 * c * c * pooled + 2 * c * windowTokens + 2 * c * pixels * pooled;
+    }
+
+    public int getChannels() {
+        return channels;
+    }
+
+    public int getHeadDim() {
+        return headDim;
+    }
+
+    public int getGridSize() {
+        return gridSize;
+    }
+
+    public int getDsRatio() {
+        return dsRatio;
+    }
+
+    public int getHeight() {
+        return height;
+    }
+
+    public int getWidth() {
+        return width;
+    }
+
+    public double getDropRate() {
+        return dropRate;
+    }
+
+    public boolean isResidual() {
+        return residual;
+    }
+
+    public double getDropPathRate() {
+        return dropPathRate;
+    }
+
+    public double getEps() {
+        return eps;
+    }
+
+    /** DL4J decay of the running statistics (PyTorch momentum = 1 - decay). */
+    public double getDecay() {
+        return decay;
+    }
+
+    @Override
+    public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf,
+            Collection<TrainingListener> listeners, int layerIndex, INDArray paramsView, boolean initializeParams,
+            DataType networkDataType) {
+        return Layers.instantiate(new HMHSALayer(conf, networkDataType), conf, listeners, layerIndex, paramsView,
+                initializeParams, initializer());
+    }
+
+    @Override
+    public ParamInitializer initializer() {
+        return HMHSAParams.INSTANCE;
+    }
+
+    @Override
+    public InputType getOutputType(int layerIndex, InputType inputType) {
+        requireInput(inputType);
+        return inputType;
+    }
+
+    private void requireInput(InputType inputType) {
+        if (!(inputType instanceof InputType.InputTypeConvolutional)) {
+            throw new IllegalArgumentException("H-MHSA " + getLayerName() + " expects convolutional input [" + channels
+                    + ", " + height + ", " + width + "], got " + inputType);
+        }
+        InputType.InputTypeConvolutional c = (InputType.InputTypeConvolutional) inputType;
+        if (c.getChannels() != channels || c.getHeight() != height || c.getWidth() != width) {
+            throw new IllegalArgumentException("H-MHSA " + getLayerName() + " expects input [C, H, W] = [" + channels
+                    + ", " + height + ", " + width + "], got [" + c.getChannels() + ", " + c.getHeight() + ", "
+                    + c.getWidth() + "]");
+        }
+    }
+
+    @Override
+    public void setNIn(InputType inputType, boolean override) {
+        requireInput(inputType);
+    }
+
+    @Override
+    public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
+        return InputTypeUtil.getPreProcessorForInputTypeCnnLayers(inputType, getLayerName());
+    }
+
+    @Override
+    public IUpdater getUpdaterByParam(String paramName) {
+        return HMHSAParams.isRunningStatistic(paramName) ? new NoOp() : iUpdater;
+    }
+
+    @Override
+    public List<Regularization> getRegularizationByParam(String paramName) {
+        return HMHSAParams.isWeight(paramName) ? regularization : null;
+    }
+
+    @Override
+    public boolean isPretrainParam(String paramName) {
+        return false;
+    }
+
+    @Override
+    public LayerMemoryReport getMemoryReport(InputType inputType) {
+        long pixels = (long) height * width;
+        long params = initializer().numParams(this);
+        return new LayerMemoryReport.Builder(getLayerName(), HMHSA.class, inputType, inputType)
+                .standardMemory(params, 2 * params)
+                .workingMemory(0, 6L * channels * pixels, 0, 12L * channels * pixels)
+                .cacheMemory(MemoryReport.CACHE_MODE_ALL_ZEROS, MemoryReport.CACHE_MODE_ALL_ZEROS)
+                .build();
+    }
+
+    @Override
+    public HMHSA clone() {
+        return (HMHSA) super.clone();
     }
 
     /** Builder; channels, height and width are required, headDim defaults to 64, gridSize to 1 (global). */

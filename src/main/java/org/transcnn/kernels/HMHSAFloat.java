@@ -1,0 +1,404 @@
+package org.transcnn.kernels;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * TransCNN's hierarchical multi-head self-attention (the official {@code blocks.s.i.attn}, optionally with the
+ * block's residual and drop path around it) as one forward and one backward pass over NCHW batches, x [B, C, H, W]
+ * -&gt; y [B, C, H, W], P = H*W pixels, n heads of d = C/n channels:
+ * <pre>
+ * grid G &gt; 1:
+ *   qkv = Wqkv BN0(x) + bqkv                     [B, 3C, P]   (1x1 convolutions: per image a GEMM)
+ *   t   = x + windowAttention_G(qkv)              [B, C, P]
+ *   X1  = BN1(t)
+ *   q   = Wq X1 + bq;  kv = Wkv BN2(AvgPool_r(X1)) + bkv     [B, 2C, P/r^2]
+ *   s   = globalAttention(q, kv) + X1
+ * grid 1:
+ *   qkv as above;  s = globalAttention(qkv)
+ * out = (Wproj s + bproj) * m                     m: Dropout2d mask per (image, channel) or none
+ * y   = out, or with the residual x + out * path  path: drop-path factor per image, or 1
+ * </pre>
+ * BatchNorm uses the batch statistics in training mode (kept in the {@link Norm}s for the backward pass) and the
+ * running statistics otherwise. The maps ND4J holds are direct buffers at offset 0, the weights at offsets into the
+ * parameter buffer ({@link Weights}): the GEMMs run on them in place, normalisation, attention and pooling on Java
+ * copies taken from {@code pool}. A training-mode forward pass keeps {@code qkv}, {@code t}, {@code q}, {@code kv}
+ * and {@code s} (6C + 2C/r^2 values per pixel; grid 1: qkv and s, 4C) for the backward pass, which recomputes
+ * BN0(x), X1 and the pooled map from them.
+ *
+ * <p>Written for float; the build generates the double twin {@code HMHSADouble} (see {@link NormActFloat}).
+ */
+public final class HMHSAFloat {
+
+    private HMHSAFloat() {
+    }
+
+    /**
+     * Where the weights are: element offsets of the four 1x1-convolution weights ([3C, C], [C, C], [2C, C], [C, C],
+     * row-major) in {@code buffer}, and the biases. Gradients use the same offsets in the gradient buffer.
+     */
+    public record Weights(FloatBuffer buffer, long qkv, long q, long kv, long proj, float[] bQkv, float[] bQ,
+            float[] bKv, float[] bProj) {
+    }
+
+    /**
+     * The forward pass into {@code out}. Written: {@code qkv} [B, 3C, P], {@code s} [B, C, P] and, with a grid,
+     * {@code t} [B, C, P], {@code q} [B, C, P], {@code kv} [B, 2C, P/r^2] (null without a grid); {@code work} is
+     * scratch of at least B*C*P values. {@code mask} [B*C] and {@code path} [B] may be null; {@code residual} adds x
+     * to the output.
+     */
+    public static void forward(HMHSAShape s, FloatBuffer x, Weights w, Norm n0, Norm n1, Norm n2, boolean training,
+            float[] mask, float[] path, boolean residual, FloatBuffer qkv, FloatBuffer t, FloatBuffer q,
+            FloatBuffer kv, FloatBuffer sum, FloatBuffer work, FloatBuffer out, ArrayPool<float[]> pool) {
+        int b = s.batch();
+        int c = s.channels();
+        int p = s.pixels();
+        int outer = s.outer();
+        float[] xs = pool.take(outer);
+        get(x, xs);
+        float[] f = pool.take(outer);
+        System.arraycopy(xs, 0, f, 0, outer);
+        normalise(f, b, c, p, n0, training);
+        put(f, work);
+        conv(b, 3 * c, c, p, w, w.qkv, w.bQkv, work, qkv, pool);
+        float[] a = pool.take(3 * outer);
+        get(qkv, a);
+        float[] attended = pool.take(outer);
+        if (s.hierarchical()) {
+            AttentionFloat.forward(a, a, s.first(), attended);
+            pool.give(a);
+            BulkFloat.chunks(outer).forEach(start -> {
+                for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
+                    attended[i] += xs[i];
+                }
+            });
+            put(attended, t);
+            normalise(attended, b, c, p, n1, training);
+            float[] x1 = attended;
+            put(x1, work);
+            conv(b, c, c, p, w, w.q, w.bQ, work, q, pool);
+            int pp = s.pooledPixels();
+            float[] pooled = pool.take(b * c * pp);
+            avgPool(x1, s, pooled);
+            normalise(pooled, b, c, pp, n2, training);
+            put(pooled, b * c * pp, work);
+            pool.give(pooled);
+            conv(b, 2 * c, c, pp, w, w.kv, w.bKv, work, kv, pool);
+            float[] qs = pool.take(outer);
+            float[] kvs = pool.take(2 * b * c * pp);
+            get(q, qs);
+            get(kv, kvs, kvs.length);
+            AttentionFloat.forward(qs, kvs, s.second(), f);
+            pool.give(qs);
+            pool.give(kvs);
+            BulkFloat.chunks(outer).forEach(start -> {
+                for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
+                    f[i] += x1[i];
+                }
+            });
+        } else {
+            AttentionFloat.forward(a, a, s.first(), f);
+            pool.give(a);
+        }
+        pool.give(attended);
+        put(f, sum);
+        pool.give(f);
+        conv(b, c, c, p, w, w.proj, w.bProj, sum, out, pool);
+        if (mask != null || path != null || residual) {
+            float[] o = pool.take(outer);
+            get(out, o);
+            scale(o, mask, p);
+            scale(o, path, c * p);
+            if (residual) {
+                BulkFloat.chunks(outer).forEach(start -> {
+                    for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
+                        o[i] += xs[i];
+                    }
+                });
+            }
+            put(o, out);
+            pool.give(o);
+        }
+        pool.give(xs);
+    }
+
+    /**
+     * The backward pass of a training-mode {@link #forward} (whose kept maps, masks and batch statistics it is given)
+     * for the output gradient {@code dy}: writes the input gradient {@code dx}, the weight gradients into
+     * {@code grad}'s buffer at its offsets (its biases unused), the bias gradients {@code dBias} (qkv, q, kv, proj; q and kv null
+     * without a grid) and each Norm's gamma and beta gradients into {@code dNorm} (norm, grid_norm, ds_norm: six
+     * arrays, the last four unused without a grid). {@code big} holds at least B*3C*P values, {@code w1}..{@code w3}
+     * at least B*max(C*P, 2C*P/r^2); all four are scratch. With the residual, {@code dx} includes {@code dy}.
+     */
+    public static void backward(HMHSAShape s, FloatBuffer x, Weights w, Norm n0, Norm n1, Norm n2, float[] mask,
+            float[] path, boolean residual, FloatBuffer qkv, FloatBuffer t, FloatBuffer q, FloatBuffer kv,
+            FloatBuffer sum, FloatBuffer dy, FloatBuffer big, FloatBuffer w1, FloatBuffer w2, FloatBuffer w3,
+            FloatBuffer dx, Weights grad, double[][] dBias, double[][] dNorm, ArrayPool<float[]> pool) {
+        int b = s.batch();
+        int c = s.channels();
+        int p = s.pixels();
+        int outer = s.outer();
+        // proj: gout = dy * m * path; dWproj = sum gout s^T, ds = Wproj^T gout
+        float[] g = pool.take(outer);
+        get(dy, g);
+        scale(g, mask, p);
+        scale(g, path, c * p);
+        channelSums(g, b, c, p, dBias[3]);
+        put(g, w1);
+        weightGradient(b, c, c, p, w1, sum, grad, grad.proj);
+        inputGradient(b, c, c, p, w, w.proj, w1, w2, 0f);
+        get(w2, g);
+        float[] dt;
+        if (s.hierarchical()) {
+            int pp = s.pooledPixels();
+            // global attention: dq, dkv from ds (g)
+            float[] qs = pool.take(outer);
+            float[] kvs = pool.take(2 * b * c * pp);
+            float[] dq = pool.take(outer);
+            float[] dkv = pool.take(2 * b * c * pp);
+            Arrays.fill(dq, 0);
+            Arrays.fill(dkv, 0);
+            get(q, qs);
+            get(kv, kvs, kvs.length);
+            AttentionFloat.backward(qs, kvs, g, s.second(), dq, dkv);
+            pool.give(qs);
+            pool.give(kvs);
+            // X1 = BN1(t) and the pooled map recomputed
+            float[] ts = pool.take(outer);
+            float[] x1 = pool.take(outer);
+            get(t, ts);
+            System.arraycopy(ts, 0, x1, 0, outer);
+            normalise(x1, b, c, p, n1, true);
+            put(x1, w1);
+            float[] pooled = pool.take(b * c * pp);
+            float[] pw = pool.take(b * c * pp);
+            avgPool(x1, s, pooled);
+            pool.give(x1);
+            System.arraycopy(pooled, 0, pw, 0, pooled.length);
+            normalise(pw, b, c, pp, n2, true);
+            put(pw, pw.length, w3);
+            // kv: dWkv = sum dkv pw^T, dpw = Wkv^T dkv
+            channelSums(dkv, b, 2 * c, pp, dBias[2]);
+            put(dkv, dkv.length, w2);
+            weightGradient(b, 2 * c, c, pp, w2, w3, grad, grad.kv);
+            inputGradient(b, c, 2 * c, pp, w, w.kv, w2, big, 0f);
+            get(big, pw, pw.length);
+            pool.give(dkv);
+            // ds_norm and the pooling: dX1 (in g) += AvgPool^T(BN2'(dpw))
+            normBackward(pooled, pw, b, c, pp, n2, dNorm[4], dNorm[5]);
+            avgPoolBackward(pw, s, g);
+            pool.give(pooled);
+            pool.give(pw);
+            // q: dWq = sum dq X1^T, dX1 += Wq^T dq
+            channelSums(dq, b, c, p, dBias[1]);
+            put(dq, w2);
+            pool.give(dq);
+            weightGradient(b, c, c, p, w2, w1, grad, grad.q);
+            put(g, w3);
+            inputGradient(b, c, c, p, w, w.q, w2, w3, 1f);
+            get(w3, g);
+            // grid_norm: dt = BN1'(dX1) (in g); then t = x + L: dL = dt, dx gets dt
+            normBackward(ts, g, b, c, p, n1, dNorm[2], dNorm[3]);
+            pool.give(ts);
+            dt = g;
+        } else {
+            dt = null;
+        }
+        // the first attention step: dqkv from dL (g)
+        float[] a = pool.take(3 * outer);
+        float[] dqkv = pool.take(3 * outer);
+        Arrays.fill(dqkv, 0);
+        get(qkv, a);
+        AttentionFloat.backward(a, a, g, s.first(), dqkv, dqkv);
+        pool.give(a);
+        // qkv: dWqkv = sum dqkv BN0(x)^T, dxn = Wqkv^T dqkv; BN0' into dxn
+        channelSums(dqkv, b, 3 * c, p, dBias[0]);
+        put(dqkv, big);
+        pool.give(dqkv);
+        float[] xs = pool.take(outer);
+        float[] xn = pool.take(outer);
+        get(x, xs);
+        System.arraycopy(xs, 0, xn, 0, outer);
+        normalise(xn, b, c, p, n0, true);
+        put(xn, w1);
+        weightGradient(b, 3 * c, c, p, big, w1, grad, grad.qkv);
+        inputGradient(b, c, 3 * c, p, w, w.qkv, big, w2, 0f);
+        get(w2, xn);
+        normBackward(xs, xn, b, c, p, n0, dNorm[0], dNorm[1]);
+        pool.give(xs);
+        float[] dys = residual ? pool.take(outer) : null;
+        if (residual) {
+            get(dy, dys);
+        }
+        BulkFloat.chunks(outer).forEach(start -> {
+            for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
+                float v = xn[i];
+                if (dt != null) {
+                    v += dt[i];
+                }
+                if (dys != null) {
+                    v += dys[i];
+                }
+                xn[i] = v;
+            }
+        });
+        if (dys != null) {
+            pool.give(dys);
+        }
+        put(xn, dx);
+        pool.give(xn);
+        pool.give(g);
+    }
+
+    /**
+     * A 1x1 convolution with bias, per image {@code dst_n [rows, p] = W [rows, cols] src_n [cols, p] + bias}: the
+     * bias rows are written first (one bulk copy per image), the GEMM adds onto them.
+     */
+    private static void conv(int b, int rows, int cols, int p, Weights w, long wOff, float[] bias, FloatBuffer src,
+            FloatBuffer dst, ArrayPool<float[]> pool) {
+        int image = rows * p;
+        float[] template = pool.take(image);
+        for (int r = 0; r < rows; r++) {
+            Arrays.fill(template, r * p, (r + 1) * p, bias[r]);
+        }
+        IntStream.range(0, b).parallel().forEach(n -> dst.put(n * image, template, 0, image));
+        pool.give(template);
+        for (int n = 0; n < b; n++) {
+            Gemm.gemm(false, false, rows, p, cols, 1f, w.buffer, wOff, cols, src, (long) n * cols * p, p, 1f, dst,
+                    (long) n * image, p);
+        }
+    }
+
+    /** {@code dW [rows, cols] = sum over images of g_n [rows, p] a_n [cols, p]^T}, at {@code wOff} in grad. */
+    private static void weightGradient(int b, int rows, int cols, int p, FloatBuffer g, FloatBuffer a,
+            Weights grad, long wOff) {
+        for (int n = 0; n < b; n++) {
+            Gemm.gemm(false, true, rows, cols, p, 1f, g, (long) n * rows * p, p, a, (long) n * cols * p, p,
+                    n == 0 ? 0f : 1f, grad.buffer, wOff, cols);
+        }
+    }
+
+    /** {@code dst_n [cols, p] = W [rows, cols]^T g_n [rows, p] + beta dst_n}, image by image. */
+    private static void inputGradient(int b, int cols, int rows, int p, Weights w, long wOff, FloatBuffer g,
+            FloatBuffer dst, float beta) {
+        for (int n = 0; n < b; n++) {
+            Gemm.gemm(true, false, cols, p, rows, 1f, w.buffer, wOff, cols, g, (long) n * rows * p, p, beta, dst,
+                    (long) n * cols * p, p);
+        }
+    }
+
+    /** {@code sums[ch] = sum over images and pixels of g[n, ch, .]}, in double. */
+    private static void channelSums(float[] g, int b, int c, int p, double[] sums) {
+        IntStream.range(0, c).parallel().forEach(ch -> {
+            double total = 0;
+            for (int n = 0; n < b; n++) {
+                int base = (n * c + ch) * p;
+                float part = 0;
+                for (int i = 0; i < p; i++) {
+                    part += g[base + i];
+                }
+                total += part;
+            }
+            sums[ch] = total;
+        });
+    }
+
+    /** r x r average pooling, stride r, remainder rows and columns dropped: [B, C, H, W] -&gt; [B, C, H/r, W/r]. */
+    static void avgPool(float[] src, HMHSAShape s, float[] dst) {
+        int r = s.ratio();
+        int h = s.height();
+        int wd = s.width();
+        int ph = s.pooledHeight();
+        int pw = s.pooledWidth();
+        float inv = 1f / (r * r);
+        IntStream.range(0, s.batch() * s.channels()).parallel().forEach(plane -> {
+            int in = plane * h * wd;
+            int o = plane * ph * pw;
+            for (int i = 0; i < ph; i++) {
+                for (int j = 0; j < pw; j++) {
+                    float acc = 0;
+                    for (int y = i * r; y < (i + 1) * r; y++) {
+                        int row = in + y * wd + j * r;
+                        for (int xx = 0; xx < r; xx++) {
+                            acc += src[row + xx];
+                        }
+                    }
+                    dst[o + i * pw + j] = acc * inv;
+                }
+            }
+        });
+    }
+
+    /** The backward pass of {@link #avgPool}: {@code dSrc} += each pooled gradient / r^2 over its window. */
+    static void avgPoolBackward(float[] dDst, HMHSAShape s, float[] dSrc) {
+        int r = s.ratio();
+        int h = s.height();
+        int wd = s.width();
+        int ph = s.pooledHeight();
+        int pw = s.pooledWidth();
+        float inv = 1f / (r * r);
+        IntStream.range(0, s.batch() * s.channels()).parallel().forEach(plane -> {
+            int in = plane * h * wd;
+            int o = plane * ph * pw;
+            for (int i = 0; i < ph; i++) {
+                for (int j = 0; j < pw; j++) {
+                    float v = dDst[o + i * pw + j] * inv;
+                    for (int y = i * r; y < (i + 1) * r; y++) {
+                        int row = in + y * wd + j * r;
+                        for (int xx = 0; xx < r; xx++) {
+                            dSrc[row + xx] += v;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** {@code v = BN(v)} in place; in training mode with the batch statistics, stored in {@code norm}. */
+    private static void normalise(float[] v, int b, int c, int p, Norm norm, boolean training) {
+        if (training && norm.batchMean == null) {
+            norm.batchMean = new double[c];
+            norm.batchVar = new double[c];
+            NormActFloat.statistics(v, b, c, p, norm.batchMean, norm.batchVar);
+        }
+        double[] sc = norm.scale(training);
+        NormActFloat.forward(v, v, b, c, p, sc, norm.shift(training, sc), Activation.IDENTITY);
+    }
+
+    /** Training-mode backward pass of {@code BN(x)}: {@code g} (dy) becomes dx. */
+    private static void normBackward(float[] x, float[] g, int b, int c, int p, Norm norm, double[] dGamma,
+            double[] dBeta) {
+        NormActFloat.backward(x, g, g, b, c, p, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps,
+                Activation.IDENTITY, dGamma, dBeta);
+    }
+
+    /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values; nothing when mask is null. */
+    private static void scale(float[] v, float[] mask, int p) {
+        if (mask == null) {
+            return;
+        }
+        IntStream.range(0, mask.length).parallel().forEach(i -> {
+            float m = mask[i];
+            for (int j = i * p; j < (i + 1) * p; j++) {
+                v[j] *= m;
+            }
+        });
+    }
+
+    private static void get(FloatBuffer src, float[] dst) {
+        BulkFloat.get(src, dst, dst.length);
+    }
+
+    private static void get(FloatBuffer src, float[] dst, int n) {
+        BulkFloat.get(src, dst, n);
+    }
+
+    private static void put(float[] src, FloatBuffer dst) {
+        BulkFloat.put(src, dst, src.length);
+    }
+
+    private static void put(float[] src, int n, FloatBuffer dst) {
+        BulkFloat.put(src, dst, n);
+    }
+}
