@@ -270,12 +270,22 @@ public class HMHSA extends BaseLayer {
         return InvertedResidual.torchKey(key).replace('-', '_');
     }
 
-    /** Multiply-adds per image: the 1x1 convolutions and the attention products. */
+    /** Multiply-adds per image of the 1x1 convolutions (qkv, q, kv, proj). */
+    public long convolutionMultiplyAdds() {
+        long c = channels;
+        long pixels = (long) height * width;
+        if (gridSize == 1) {
+            return 4 * c * c * pixels;
+        }
+        return 5 * c * c * pixels + 2 * c * c * (long) (height / dsRatio) * (width / dsRatio);
+    }
+
+    /** Multiply-adds per image: the 1x1 convolutions and the attention products (windows cut by an edge as held). */
     public long multiplyAdds() {
         long c = channels;
         long pixels = (long) height * width;
         if (gridSize == 1) {
-            return 4 * c * c * pixels + 2 * c * pixels * pixels;
+            return convolutionMultiplyAdds() + 2 * c * pixels * pixels;
         }
         long pooled = (long) (height / dsRatio) * (width / dsRatio);
         long windowTokens = 0;
@@ -285,7 +295,12 @@ public class HMHSA extends BaseLayer {
                 windowTokens += n * n;
             }
         }
-        return 5 * c * c * pixels + 2 * c * c * pooled + 2 * c * windowTokens + 2 * c * pixels * pooled;
+        return convolutionMultiplyAdds() + 2 * c * windowTokens + 2 * c * pixels * pooled;
+    }
+
+    /** Whether windows are cut by the bottom or right edge (H or W not a multiple of the grid size). */
+    public boolean cutsEdgeWindows() {
+        return gridSize > 1 && (height % gridSize != 0 || width % gridSize != 0);
     }
 
     public int getChannels() {

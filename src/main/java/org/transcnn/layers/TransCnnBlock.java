@@ -5,13 +5,16 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 /**
  * One TransCNN block: {@code x = x + DropPath(HMHSA(x)); x = x + DropPath(IRB(x))}, [B, C, H, W] -&gt; same.
  *
- * <p>Vertex names under the block name (official {@code blocks.s.i}): {@code .attn.*} (see {@link HMHSA}),
- * {@code .attn.drop_path}, {@code .res1} (first sum), and the block name itself for the output: the fused
- * {@link InvertedResidual} with its residual and drop path ({@link InvertedResidual#withResidual}), whose parameter
- * keys start with {@code conv.}. With another activation than SiLU the IRB is composed instead: {@code .conv.*},
+ * <p>Vertex names under the block name (official {@code blocks.s.i}): {@code .res1}, the fused {@link HMHSA} with
+ * its residual and drop path ({@link HMHSA#withResidual}), whose parameter keys start with {@code attn.}, and the
+ * block name itself for the output: the fused {@link InvertedResidual} with its residual and drop path
+ * ({@link InvertedResidual#withResidual}), whose parameter keys start with {@code conv.}. With another activation than SiLU the IRB is composed instead: {@code .conv.*},
  * {@code .conv.drop_path} and the sum named after the block.
  */
 public final class TransCnnBlock {
+
+    /** The suffix of the block's first half, {@code x + DropPath(HMHSA(x))}, after the block name. */
+    public static final String RES1 = ".res1";
 
     private final HMHSA attention;
     private final InvertedResidual conv;
@@ -29,9 +32,9 @@ public final class TransCnnBlock {
     public String addTo(GraphBuilder g, String name, String input) {
         String x = input;
         if (attention != null) {
-            String attn = attention.addTo(g, name + ".attn", input);
-            attn = Layers.dropPath(g, name + ".attn.drop_path", attn, dropPathRate);
-            x = Layers.add(g, name + ".res1", input, attn);
+            // one layer: x + DropPath(HMHSA(x)), its keys attn.* (official blocks.s.i.attn.*)
+            x = name + RES1;
+            g.addLayer(x, attention.withResidual(dropPathRate), input);
         }
         if (InvertedResidual.supports(conv.getActivation())) {
             // one layer: x + DropPath(IRB(x))

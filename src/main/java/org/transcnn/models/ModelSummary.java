@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.transcnn.layers.GlobalAttentionCore;
+import org.transcnn.layers.HMHSA;
 import org.transcnn.layers.InvertedResidual;
 import org.transcnn.layers.WindowAttentionCore;
 
@@ -89,6 +90,9 @@ public final class ModelSummary {
         if (layer instanceof InvertedResidual irb) {
             return irb.parameters();
         }
+        if (layer instanceof HMHSA a) {
+            return a.parameters();
+        }
         long n = layer.initializer().numParams(layer);
         if (layer instanceof BatchNormalization) {
             n -= 2 * ((BatchNormalization) layer).getNOut();
@@ -100,6 +104,9 @@ public final class ModelSummary {
         if (layer instanceof InvertedResidual irb) {
             InputType.InputTypeConvolutional o = (InputType.InputTypeConvolutional) out;
             return irb.multiplyAdds(o.getHeight() * o.getWidth());
+        }
+        if (layer instanceof HMHSA a) {
+            return a.multiplyAdds();
         }
         if (layer instanceof DepthwiseConvolution2D d) {
             InputType.InputTypeConvolutional o = (InputType.InputTypeConvolutional) out;

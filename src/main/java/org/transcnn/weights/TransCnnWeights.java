@@ -14,7 +14,9 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transcnn.layers.HMHSA;
 import org.transcnn.layers.InvertedResidual;
+import org.transcnn.layers.TransCnnBlock;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 import org.transcnn.models.VertexNames;
@@ -323,7 +325,19 @@ public final class TransCnnWeights {
                 continue;
             }
             Layer layer = ((LayerVertex) conf.getVertices().get(name)).getLayerConf().getLayer();
-            if (layer instanceof InvertedResidual) {
+            if (layer instanceof HMHSA) {
+                HMHSA a = (HMHSA) layer;
+                // a TransCNN block's first half is blocks.s.i.res1 holding attn.* (official blocks.s.i.attn.*)
+                String prefix = name.endsWith(TransCnnBlock.RES1)
+                        ? name.substring(0, name.length() - TransCnnBlock.RES1.length()) : name;
+                for (String key : a.parameterKeys()) {
+                    out.put(prefix + "." + HMHSA.torchKey(key), new Target(name, key, a.parameterShape(key), null));
+                    if (key.endsWith(".var")) {
+                        out.put(prefix + "." + HMHSA.torchKey(key.substring(0, key.length() - ".var".length()))
+                                + ".num_batches_tracked", new Target(name, null, new long[] {}, null));
+                    }
+                }
+            } else if (layer instanceof InvertedResidual) {
                 InvertedResidual irb = (InvertedResidual) layer;
                 for (String key : irb.parameterKeys()) {
                     out.put(name + "." + InvertedResidual.torchKey(key), new Target(name, key,

@@ -51,7 +51,8 @@ class InsertIntoResNetTest {
         ComputationGraph plain = zoo.init();
         long bnStats = 3 * 2L * channels; // running mean and variance of norm, grid_norm, ds_norm
         assertEquals(plain.numParams() + 7L * channels * channels + 13L * channels + bnStats, net.numParams());
-        assertNotNull(net.getVertex("hmhsa3.attn.qkv"));
+        assertTrue(net.getLayer("hmhsa3").conf().getLayer() instanceof HMHSA);
+        assertNotNull(net.getParam("hmhsa3_attn.qkv.weight"), "official-style key hmhsa3.attn.qkv.weight");
         assertEquals(java.util.List.of("hmhsa3"), java.util.Arrays.asList(net.getConfiguration().getVertexInputs()
                 .get("res4a_branch2a").toArray(new String[0])));
 

@@ -35,7 +35,10 @@ class AnySizeTest {
     static List<Integer> paddedStages(TransCNN model) {
         ComputationGraph net = model.init();
         return net.getConfiguration().getVertices().entrySet().stream()
-                .filter(e -> e.getValue() instanceof WindowAttentionCore core && core.cutsEdgeWindows())
+                .filter(e -> e.getValue() instanceof WindowAttentionCore core && core.cutsEdgeWindows()
+                        || e.getValue() instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
+                        && lv.getLayerConf().getLayer() instanceof org.transcnn.layers.HMHSA a
+                        && a.cutsEdgeWindows())
                 .map(e -> Integer.parseInt(e.getKey().split("\\.")[1]) + 1).distinct().sorted().toList();
     }
 

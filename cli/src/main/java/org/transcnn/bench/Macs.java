@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.transcnn.layers.HMHSA;
 import org.transcnn.layers.InvertedResidual;
 
 import java.util.Map;
@@ -38,6 +39,8 @@ public final class Macs {
             if (layer instanceof InvertedResidual irb
                     && outputs.get(e.getKey()) instanceof InputType.InputTypeConvolutional o) {
                 total += irb.multiplyAdds(o.getHeight() * o.getWidth());
+            } else if (layer instanceof HMHSA a) {
+                total += a.convolutionMultiplyAdds();
             } else if (layer instanceof ConvolutionLayer c && outputs.get(e.getKey()) instanceof InputType.InputTypeConvolutional o) {
                 long inputsPerOutput = layer instanceof DepthwiseConvolution2D ? 1 : c.getNIn();
                 total += (long) c.getKernelSize()[0] * c.getKernelSize()[1] * inputsPerOutput * c.getNOut()
