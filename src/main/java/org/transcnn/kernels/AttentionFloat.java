@@ -344,17 +344,34 @@ public final class AttentionFloat {
             }
         }
 
-        /** {@code dst[base + pos[t]] = row[t]}, or with {@code add} {@code += scale * row[t]}, for {@code t < n}. */
-        private static void scatter(float[] row, float scale, boolean add, float[] dst, int base, int[] pos, int n) {
-            if (add) {
-                for (int t = 0; t < n; t++) {
-                    dst[base + pos[t]] += row[t] * scale;
-                }
-            } else {
-                for (int t = 0; t < n; t++) {
-                    dst[base + pos[t]] = row[t];
+        /**
+         * {@code dst[base + pos[t]] = row[t]}, or with {@code add} {@code += scale * row[t]}, for the tokens of
+         * {@code runs} runs of {@code runLength} adjacent pixels ({@code pos} of a run's first token at
+         * {@code r * runLength}): each run is one contiguous stretch of {@code dst}, a loop the JIT vectorises.
+         */
+        private static void scatter(float[] row, float scale, boolean add, float[] dst, int base, int[] pos, int runs,
+                int runLength) {
+            for (int r = 0, t = 0; r < runs; r++, t += runLength) {
+                int to = base + pos[t] - t;
+                if (add) {
+                    for (int c = t; c < t + runLength; c++) {
+                        dst[to + c] += row[c] * scale;
+                    }
+                } else {
+                    for (int c = t; c < t + runLength; c++) {
+                        dst[to + c] = row[c];
+                    }
                 }
             }
+        }
+
+        /** The key tokens as runs: a window's are its queries' runs; global attention's keys are one run. */
+        private int keyRuns() {
+            return l.grid() == 0 ? 1 : runs;
+        }
+
+        private int keyRunLength() {
+            return l.grid() == 0 ? tk : runLength;
         }
 
         /** The scaled queries q^T and p^T = softmax over keys of k qs^T. */
@@ -371,7 +388,7 @@ public final class AttentionFloat {
             weights(q, kv);
             product(ot, kv, vRow, kPos, pt, d, tk, tq);
             for (int j = 0; j < d; j++) {
-                scatter(ot[j], 1, false, out, oRow[j], qPos, tq);
+                scatter(ot[j], 1, false, out, oRow[j], qPos, runs, runLength);
             }
         }
 
@@ -393,9 +410,9 @@ public final class AttentionFloat {
             transpose(dst, tk, tq, ds);
             product(dkt, q, qRow, qPos, ds, d, tq, tk);
             for (int j = 0; j < d; j++) {
-                scatter(dqt[j], scale, true, dq, qRow[j], qPos, tq);
-                scatter(dkt[j], scale, true, dkv, kRow[j], kPos, tk);
-                scatter(dvt[j], 1, true, dkv, vRow[j], kPos, tk);
+                scatter(dqt[j], scale, true, dq, qRow[j], qPos, runs, runLength);
+                scatter(dkt[j], scale, true, dkv, kRow[j], kPos, keyRuns(), keyRunLength());
+                scatter(dvt[j], 1, true, dkv, vRow[j], kPos, keyRuns(), keyRunLength());
             }
         }
     }

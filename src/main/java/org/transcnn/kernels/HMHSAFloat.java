@@ -288,23 +288,36 @@ public final class HMHSAFloat {
         }
     }
 
-    /** {@code sums[ch] = sum over images and pixels of g[n, ch, .]}, in double. */
+    /** {@code sums[ch] = sum over images and pixels of g[n, ch, .]}, in double (four float sums per plane). */
     private static void channelSums(float[] g, int b, int c, int p, double[] sums) {
         IntStream.range(0, c).parallel().forEach(ch -> {
             double total = 0;
+            int n4 = p / 4 * 4;
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * p;
-                float part = 0;
-                for (int i = 0; i < p; i++) {
-                    part += g[base + i];
+                float s0 = 0;
+                float s1 = 0;
+                float s2 = 0;
+                float s3 = 0;
+                for (int i = 0; i < n4; i += 4) {
+                    s0 += g[base + i];
+                    s1 += g[base + i + 1];
+                    s2 += g[base + i + 2];
+                    s3 += g[base + i + 3];
                 }
-                total += part;
+                for (int i = n4; i < p; i++) {
+                    s0 += g[base + i];
+                }
+                total += (double) s0 + s1 + s2 + s3;
             }
             sums[ch] = total;
         });
     }
 
-    /** r x r average pooling, stride r, remainder rows and columns dropped: [B, C, H, W] -&gt; [B, C, H/r, W/r]. */
+    /**
+     * r x r average pooling, stride r, remainder rows and columns dropped: [B, C, H, W] -&gt; [B, C, H/r, W/r]. Input
+     * rows are read in order, each added into its pooled row (a pooled value sums its window row by row).
+     */
     static void avgPool(float[] src, HMHSAShape s, float[] dst) {
         int r = s.ratio();
         int h = s.height();
@@ -315,16 +328,21 @@ public final class HMHSAFloat {
         IntStream.range(0, s.batch() * s.channels()).parallel().forEach(plane -> {
             int in = plane * h * wd;
             int o = plane * ph * pw;
+            Arrays.fill(dst, o, o + ph * pw, 0f);
             for (int i = 0; i < ph; i++) {
-                for (int j = 0; j < pw; j++) {
-                    float acc = 0;
-                    for (int y = i * r; y < (i + 1) * r; y++) {
-                        int row = in + y * wd + j * r;
-                        for (int xx = 0; xx < r; xx++) {
+                int out = o + i * pw;
+                for (int y = i * r; y < (i + 1) * r; y++) {
+                    int row = in + y * wd;
+                    for (int j = 0; j < pw; j++) {
+                        float acc = dst[out + j];
+                        for (int xx = j * r; xx < (j + 1) * r; xx++) {
                             acc += src[row + xx];
                         }
+                        dst[out + j] = acc;
                     }
-                    dst[o + i * pw + j] = acc * inv;
+                }
+                for (int j = 0; j < pw; j++) {
+                    dst[out + j] *= inv;
                 }
             }
         });

@@ -183,11 +183,22 @@ public final class NormActFloat {
         }
     }
 
+    /** The sum of {@code values} in double: four running sums (values i mod 4), added at the end. */
     private static double sum(float[] values) {
-        double s = 0;
-        for (float v : values) {
-            s += v;
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int n = values.length / 4 * 4;
+        for (int i = 0; i < n; i += 4) {
+            s0 += values[i];
+            s1 += values[i + 1];
+            s2 += values[i + 2];
+            s3 += values[i + 3];
         }
-        return s;
+        for (int i = n; i < values.length; i++) {
+            s0 += values[i];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 }
