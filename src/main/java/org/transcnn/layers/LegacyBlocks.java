@@ -29,7 +29,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Converts graphs saved before the fused layers existed: each inverted residual held as single-operation vertices
+ * Converts graphs saved before the fused layers existed: each H-MHSA held as its composed vertices
+ * ({@link HMHSA#addComposed} under {@code P}, with the block's drop path {@code P.drop_path} and sum {@code B.res1}
+ * or, from {@link HMHSA#insertAfter}, {@code B} when {@code P} is {@code B.attn}) becomes one {@link HMHSA} layer
+ * named after that sum (or {@code P} without one), and each inverted residual held as single-operation vertices
  * ({@code P.conv1.0} 1x1 convolution, {@code P.conv1.1} BatchNorm, in 0.1.0 an activation {@code P.conv1.2}, the
  * same for {@code P.conv2.*} with the depthwise convolution, optional {@code P.conv2.drop}, {@code P.conv3.0},
  * {@code P.conv3.1}, optional {@code P.conv3.drop}) becomes one {@link InvertedResidual} layer {@code P}; when
@@ -49,8 +52,8 @@ public final class LegacyBlocks {
      * prefix itself, or with the residual the block's sum it replaces too) reading {@code input}; consumers of
      * {@code last} read {@code name} instead.
      */
-    private record Found(String prefix, String name, List<String> members, String last, String input,
-            InvertedResidual irb, boolean frozen) {
+    private record Found(String prefix, String first, String name, List<String> members, String last, String input,
+            Layer layer, Map<String, String> sources, boolean frozen) {
     }
 
     /**
@@ -62,11 +65,15 @@ public final class LegacyBlocks {
         ComputationGraphConfiguration conf = net.getConfiguration();
         List<Found> found = new ArrayList<>();
         for (String name : conf.getVertices().keySet()) {
+            Found f = null;
             if (name.endsWith(".conv1.0")) {
-                Found f = match(conf, name.substring(0, name.length() - ".conv1.0".length()));
-                if (f != null) {
-                    found.add(f);
-                }
+                f = match(conf, name.substring(0, name.length() - ".conv1.0".length()));
+            } else if (name.endsWith(".norm")
+                    && conf.getVertices().containsKey(name.substring(0, name.length() - ".norm".length()) + ".qkv")) {
+                f = matchAttention(conf, name.substring(0, name.length() - ".norm".length()));
+            }
+            if (f != null) {
+                found.add(f);
             }
         }
         if (found.isEmpty()) {
@@ -76,10 +83,7 @@ public final class LegacyBlocks {
         out.init();
         Map<String, String> sources = new HashMap<>();
         for (Found f : found) {
-            for (String key : f.irb.parameterKeys()) {
-                String base = f.irb.isResidual() ? key.substring("conv.".length()) : key;
-                sources.put(f.name + "_" + key, legacyKey(f.prefix, base));
-            }
+            sources.putAll(f.sources);
         }
         Map<String, INDArray> oldParams = net.paramTable();
         for (Map.Entry<String, INDArray> e : out.paramTable().entrySet()) {
@@ -291,7 +295,220 @@ public final class LegacyBlocks {
         irb.setIUpdater(c1.getIUpdater());
         irb.setWeightInitFn(c1.getWeightInitFn());
         irb.setRegularization(c1.getRegularization());
-        return new Found(prefix, name, members, last, in1.get(0), irb, frozen);
+        Map<String, String> sources = new HashMap<>();
+        for (String key : irb.parameterKeys()) {
+            String base = irb.isResidual() ? key.substring("conv.".length()) : key;
+            sources.put(name + "_" + key, legacyKey(prefix, base));
+        }
+        return new Found(prefix, prefix + ".conv1.0", name, members, last, in1.get(0), irb, sources, frozen);
+    }
+
+    /** A BatchNorm without a fused activation, or null. */
+    private static BatchNormalization plainNorm(Layer l) {
+        return l instanceof BatchNormalization && !(l instanceof BatchNorm && ((BatchNorm) l).getFusedActivation()
+                != null) ? (BatchNormalization) l : null;
+    }
+
+    /** Whether {@code l} is a 1x1 convolution with bias from {@code in} to {@code out} channels. */
+    private static boolean pointwise(Layer l, long in, long out) {
+        return l instanceof ConvolutionLayer && !(l instanceof DepthwiseConvolution2D)
+                && ((ConvolutionLayer) l).hasBias() && ((ConvolutionLayer) l).getKernelSize()[0] == 1
+                && ((ConvolutionLayer) l).getKernelSize()[1] == 1 && ((ConvolutionLayer) l).getStride()[0] == 1
+                && ((ConvolutionLayer) l).getStride()[1] == 1 && ((ConvolutionLayer) l).getNIn() == in
+                && ((ConvolutionLayer) l).getNOut() == out;
+    }
+
+    /** Whether {@code name} is an Add vertex of exactly the two inputs {@code a} and {@code b}. */
+    private static boolean sumOf(ComputationGraphConfiguration conf, String name, String a, String b) {
+        GraphVertex v = conf.getVertices().get(name);
+        List<String> in = conf.getVertexInputs().get(name);
+        return v instanceof ElementWiseVertex && ((ElementWiseVertex) v).getOp() == ElementWiseVertex.Op.Add
+                && in != null && in.size() == 2 && in.contains(a) && in.contains(b) && !a.equals(b);
+    }
+
+    /**
+     * The composed H-MHSA under {@code prefix} ({@code P.norm}, {@code P.qkv}, then {@code P.global} for grid 1 or
+     * {@code P.local}, {@code P.local.add}, {@code P.grid_norm}, {@code P.q}, optional {@code P.pool},
+     * {@code P.ds_norm}, {@code P.kv}, {@code P.global}, {@code P.global.add}; {@code P.proj}, optional
+     * {@code P.drop}), with the block's residual when {@code P} is {@code B.attn} followed by an optional
+     * {@code P.drop_path} and the sum {@code B.res1} (TransCNN) or {@code B} ({@link HMHSA#insertAfter}); null when
+     * the vertices there are anything else.
+     */
+    private static Found matchAttention(ComputationGraphConfiguration conf, String prefix) {
+        List<String> members = new ArrayList<>();
+        String normName = prefix + ".norm";
+        Layer normLayer = layer(conf, normName);
+        List<String> inputs = conf.getVertexInputs().get(normName);
+        if (normLayer == null || inputs == null || inputs.size() != 1) {
+            return null;
+        }
+        String x = inputs.get(0);
+        boolean frozen = isFrozen(normLayer);
+        List<BatchNormalization> norms = new ArrayList<>();
+        BatchNormalization norm = plainNorm(unwrap(normLayer));
+        if (norm == null) {
+            return null;
+        }
+        norms.add(norm);
+        long c = norm.getNOut();
+        members.add(normName);
+        Layer qkv = unwrap(layer(conf, prefix + ".qkv"));
+        if (!pointwise(qkv, c, 3 * c) || !readsOnly(conf, prefix + ".qkv", normName)) {
+            return null;
+        }
+        members.add(prefix + ".qkv");
+        GraphVertex global = conf.getVertices().get(prefix + ".global");
+        if (!(global instanceof GlobalAttentionCore)) {
+            return null;
+        }
+        GlobalAttentionCore g = (GlobalAttentionCore) global;
+        int grid = 1;
+        int ratio = 1;
+        String attended;
+        if (g.isFusedQkv()) {
+            if (!readsOnly(conf, prefix + ".global", prefix + ".qkv")) {
+                return null;
+            }
+            members.add(prefix + ".global");
+            attended = prefix + ".global";
+        } else {
+            GraphVertex local = conf.getVertices().get(prefix + ".local");
+            if (!(local instanceof WindowAttentionCore) || !readsOnly(conf, prefix + ".local", prefix + ".qkv")
+                    || !sumOf(conf, prefix + ".local.add", x, prefix + ".local")) {
+                return null;
+            }
+            WindowAttentionCore w = (WindowAttentionCore) local;
+            grid = w.getGridSize();
+            if (w.getHeads() != g.getHeads() || w.getHeadDim() != g.getHeadDim() || w.getHeight() != g.getHeight()
+                    || w.getWidth() != g.getWidth()) {
+                return null;
+            }
+            members.add(prefix + ".local");
+            members.add(prefix + ".local.add");
+            String x1 = prefix + ".grid_norm";
+            BatchNormalization gridNorm = plainNorm(unwrap(layer(conf, x1)));
+            if (gridNorm == null || !readsOnly(conf, x1, prefix + ".local.add")) {
+                return null;
+            }
+            norms.add(gridNorm);
+            members.add(x1);
+            if (!pointwise(unwrap(layer(conf, prefix + ".q")), c, c) || !readsOnly(conf, prefix + ".q", x1)) {
+                return null;
+            }
+            members.add(prefix + ".q");
+            String pooled = x1;
+            Layer pool = unwrap(layer(conf, prefix + ".pool"));
+            if (pool != null) {
+                if (!(pool instanceof org.deeplearning4j.nn.conf.layers.SubsamplingLayer)
+                        || !readsOnly(conf, prefix + ".pool", x1)) {
+                    return null;
+                }
+                org.deeplearning4j.nn.conf.layers.SubsamplingLayer sl =
+                        (org.deeplearning4j.nn.conf.layers.SubsamplingLayer) pool;
+                ratio = sl.getKernelSize()[0];
+                if (sl.getPoolingType() != org.deeplearning4j.nn.conf.layers.PoolingType.AVG
+                        || sl.getKernelSize()[1] != ratio || sl.getStride()[0] != ratio || sl.getStride()[1] != ratio
+                        || sl.getPadding()[0] != 0 || sl.getPadding()[1] != 0
+                        || sl.getConvolutionMode() != org.deeplearning4j.nn.conf.ConvolutionMode.Truncate) {
+                    return null;
+                }
+                members.add(prefix + ".pool");
+                pooled = prefix + ".pool";
+            }
+            BatchNormalization dsNorm = plainNorm(unwrap(layer(conf, prefix + ".ds_norm")));
+            if (dsNorm == null || !readsOnly(conf, prefix + ".ds_norm", pooled)) {
+                return null;
+            }
+            norms.add(dsNorm);
+            members.add(prefix + ".ds_norm");
+            if (!pointwise(unwrap(layer(conf, prefix + ".kv")), c, 2 * c)
+                    || !readsOnly(conf, prefix + ".kv", prefix + ".ds_norm")) {
+                return null;
+            }
+            members.add(prefix + ".kv");
+            List<String> gIn = conf.getVertexInputs().get(prefix + ".global");
+            if (gIn == null || !gIn.equals(List.of(prefix + ".q", prefix + ".kv"))
+                    || g.getKvHeight() != g.getHeight() / ratio || g.getKvWidth() != g.getWidth() / ratio
+                    || !sumOf(conf, prefix + ".global.add", prefix + ".global", x1)) {
+                return null;
+            }
+            members.add(prefix + ".global");
+            members.add(prefix + ".global.add");
+            attended = prefix + ".global.add";
+        }
+        if (g.channels() != c || !pointwise(unwrap(layer(conf, prefix + ".proj")), c, c)
+                || !readsOnly(conf, prefix + ".proj", attended)) {
+            return null;
+        }
+        members.add(prefix + ".proj");
+        double[] drop = new double[1];
+        String last = dropout(conf, prefix + ".drop", prefix + ".proj", members, drop, 0);
+        if (last == null) {
+            return null;
+        }
+        for (BatchNormalization b : norms) {
+            if (b.getNOut() != c || b.getEps() != norm.getEps() || b.getDecay() != norm.getDecay() || b.isUseLogStd()
+                    || b.isLockGammaBeta()) {
+                return null;
+            }
+        }
+        HMHSA attention;
+        try {
+            attention = HMHSA.builder().channels((int) c).headDim(g.getHeadDim()).gridSize(grid).dsRatio(ratio)
+                    .inputSize(g.getHeight(), g.getWidth()).dropRate(drop[0]).build()
+                    .withNorm(norm.getEps(), norm.getDecay());
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        String name = prefix;
+        String block = prefix.endsWith(".attn") ? prefix.substring(0, prefix.length() - ".attn".length()) : null;
+        String branch = last;
+        double pathRate = 0;
+        Layer dp = unwrap(layer(conf, prefix + ".drop_path"));
+        if (dp != null) {
+            if (!(dp instanceof DropoutLayer) || !(dp.getIDropout() instanceof DropPath)
+                    || !readsOnly(conf, prefix + ".drop_path", last)) {
+                return null;
+            }
+            pathRate = ((DropPath) dp.getIDropout()).getRate();
+            branch = prefix + ".drop_path";
+        }
+        String sum = block == null ? null : sumOf(conf, block + TransCnnBlock.RES1, x, branch)
+                ? block + TransCnnBlock.RES1 : sumOf(conf, block, x, branch) ? block : null;
+        if (sum != null) {
+            attention = attention.withResidual(pathRate);
+            if (dp != null) {
+                members.add(branch);
+            }
+            members.add(sum);
+            name = sum;
+            last = sum;
+        } else if (dp != null) {
+            return null;
+        }
+        for (String m : members) {
+            GraphVertex v = conf.getVertices().get(m);
+            if (v instanceof LayerVertex && isFrozen(layer(conf, m)) != frozen) {
+                return null;
+            }
+        }
+        ConvolutionLayer q = (ConvolutionLayer) qkv;
+        attention.setLayerName(name);
+        attention.setIUpdater(q.getIUpdater());
+        attention.setWeightInitFn(q.getWeightInitFn());
+        attention.setRegularization(q.getRegularization());
+        Map<String, String> sources = new HashMap<>();
+        for (String key : attention.parameterKeys()) {
+            String base = attention.isResidual() ? key.substring("attn.".length()) : key;
+            int dot = base.lastIndexOf('.');
+            String module = HMHSA.torchKey(base.substring(0, dot));
+            String p = base.substring(dot + 1);
+            boolean isNorm = module.endsWith("norm");
+            String param = p.equals("weight") ? (isNorm ? "gamma" : "W") : p.equals("bias") ? (isNorm ? "beta" : "b")
+                    : p;
+            sources.put(name + "_" + key, prefix + "." + module + "_" + param);
+        }
+        return new Found(prefix, normName, name, members, last, x, attention, sources, frozen);
     }
 
     /**
@@ -321,7 +538,7 @@ public final class LegacyBlocks {
         Map<String, String> renamed = new HashMap<>();
         java.util.Set<String> removed = new java.util.HashSet<>();
         for (Found f : found) {
-            byFirst.put(f.prefix + ".conv1.0", f);
+            byFirst.put(f.first, f);
             renamed.put(f.last, f.name);
             removed.addAll(f.members);
         }
@@ -331,7 +548,7 @@ public final class LegacyBlocks {
             Found f = byFirst.get(e.getKey());
             if (f != null) {
                 NeuralNetConfiguration nn = ((LayerVertex) e.getValue()).getLayerConf().clone();
-                Layer layer = f.frozen ? new FrozenLayer(f.irb) : f.irb;
+                Layer layer = f.frozen ? new FrozenLayer(f.layer) : f.layer;
                 layer.setLayerName(f.name);
                 nn.setLayer(layer);
                 nn.setVariables(new ArrayList<>());

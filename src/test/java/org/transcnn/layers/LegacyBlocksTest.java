@@ -65,4 +65,44 @@ class LegacyBlocksTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "grid {0}, residual {1}, dropout {2}, drop path {3}")
+    @CsvSource({"2, false, 0, 0", "2, true, 0.2, 0.3", "1, true, 0, 0"})
+    void composedAttentionLoadsAsTheFusedLayer(int grid, boolean residual, double dropRate, double pathRate,
+            @TempDir Path dir) throws Exception {
+        int c = HMHSATest.C;
+        ComputationGraph composed = HMHSATest.graph(DataType.FLOAT, 6, 5, grid, 2, false, WorkspaceMode.ENABLED,
+                residual, dropRate, pathRate, new org.nd4j.linalg.learning.config.Adam(1e-2, 0.9, 0.999, 1e-3));
+        Nd4j.getRandom().setSeed(9);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 3, c, 6, 5);
+        INDArray y = Nd4j.randn(DataType.FLOAT, 3, c, 6, 5);
+        composed.fit(new MultiDataSet(x, y));
+        Path file = dir.resolve("composed.zip");
+        ModelFile.save(composed, file, true);
+
+        ComputationGraph fused = ModelFile.load(file, true);
+        String name = residual ? "blk" : "attn";
+        assertTrue(fused.getLayer(name).conf().getLayer() instanceof HMHSA, name + " is fused");
+        assertEquals(residual, ((HMHSA) fused.getLayer(name).conf().getLayer()).isResidual());
+        assertFalse(fused.getConfiguration().getVertices().keySet().stream().anyMatch(v -> v.startsWith(name + ".")),
+                "no composed H-MHSA vertices left");
+        assertEquals(composed.numParams(), fused.numParams());
+
+        INDArray probe = Nd4j.randn(DataType.FLOAT, 2, c, 6, 5);
+        HMHSATest.assertClose("inference output", composed.outputSingle(probe), fused.outputSingle(probe), 2e-5);
+        for (int step = 1; step <= 2; step++) {
+            Nd4j.getRandom().setSeed(40 + step);
+            composed.fit(new MultiDataSet(x, y));
+            Nd4j.getRandom().setSeed(40 + step);
+            fused.fit(new MultiDataSet(x, y));
+            assertEquals(composed.score(), fused.score(), 1e-4 * Math.abs(composed.score()), "score, step " + step);
+            for (String key : fused.paramTable().keySet()) {
+                if (!residual && key.equals("pre_b")) {
+                    continue; // BatchNorm follows: zero in exact arithmetic, rounding noise in both graphs
+                }
+                HMHSATest.assertClose("step " + step + ", " + key, composed.getParam(HMHSATest.composedKey(key)),
+                        fused.getParam(key), 1e-3);
+            }
+        }
+    }
 }

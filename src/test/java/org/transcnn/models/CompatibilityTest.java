@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.io.ModelFile;
+import org.transcnn.layers.HMHSA;
 import org.transcnn.layers.InvertedResidual;
 
 import java.io.File;
@@ -39,7 +40,13 @@ class CompatibilityTest {
             InvertedResidual irb = (InvertedResidual) net.getLayer(block).conf().getLayer();
             assertTrue(irb.isResidual(), block);
             assertTrue(irb.getDropPathRate() <= 0.1, block + ": a drop path rate of the 0 .. 0.1 schedule");
+            // and each H-MHSA's eleven vertices, its drop path and the sum .res1 are one fused layer
+            HMHSA attn = (HMHSA) net.getLayer(block + ".res1").conf().getLayer();
+            assertTrue(attn.isResidual(), block + ".res1");
+            assertEquals(block.startsWith("blocks.3"), attn.getGridSize() == 1, block + " grid size " + attn.getGridSize());
         }
+        assertFalse(net.getConfiguration().getVertices().keySet().stream().anyMatch(v -> v.contains(".attn.")),
+                "the 0.1.0 H-MHSA vertices are converted");
         INDArray x = Nd4j.createFromNpyFile(d.resolve("input.npy").toFile());
         INDArray expected = Nd4j.createFromNpyFile(d.resolve("output.npy").toFile());
         INDArray out = net.outputSingle(x);
