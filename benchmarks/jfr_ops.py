@@ -49,6 +49,9 @@ def frame_class(method):
         return "normalisation/elementwise"
     if t.startswith("org.transcnn.layers.Buffers") or t.startswith(k + "Bulk"):
         return "copies"
+    if t.startswith(k + "HMHSA"):
+        # its own loops: pooling, bias sums, the residual sums, dropout and drop-path scaling
+        return "normalisation/elementwise"
     if t.startswith(k + "InvertedResidual"):
         # its own loops: the dropout/drop-path scaling and the residual sum
         return "normalisation/elementwise"

@@ -36,7 +36,8 @@ import org.transcnn.layers.TwoBranchDownsample;
  * }</pre>
  *
  * <p>Input {@value #INPUT}: [B, inChannels, H, W] (NCHW). Vertex names mirror the official module paths:
- * {@code patch_embed.0..3}, {@code blocks.s.i.attn.*}, {@code blocks.s.i.conv.*}, {@code ds2..ds4}, and the
+ * {@code patch_embed.0..3}, {@code blocks.s.i.res1} (the fused H-MHSA with its residual, keys {@code attn.*}),
+ * {@code blocks.s.i} (the fused IRB with its residual, keys {@code conv.*}), {@code ds2..ds4}, and the
  * classifier {@value #LOGITS} (logits) followed by the softmax cross-entropy output {@value #OUTPUT} (all in
  * {@link VertexNames}). The output of the stage with index s (0..3) is the vertex {@link #stageVertex(int)};
  * without a head (0 classes) the network output is the pooled embedding {@value #POOL}.
