@@ -32,4 +32,17 @@ public final class BulkFloat {
     public static void put(float[] src, FloatBuffer dst, int n) {
         chunks(n).forEach(start -> dst.put(start, src, start, Math.min(CHUNK, n - start)));
     }
+
+    /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values, planes in parallel; nothing when mask is null. */
+    public static void scalePlanes(float[] v, float[] mask, int p) {
+        if (mask == null) {
+            return;
+        }
+        IntStream.range(0, mask.length).parallel().forEach(i -> {
+            float m = mask[i];
+            for (int j = i * p; j < (i + 1) * p; j++) {
+                v[j] *= m;
+            }
+        });
+    }
 }

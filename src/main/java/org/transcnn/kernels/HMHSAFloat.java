@@ -108,8 +108,8 @@ public final class HMHSAFloat {
         if (mask != null || path != null || residual) {
             float[] o = pool.take(outer);
             get(out, o);
-            scale(o, mask, p);
-            scale(o, path, c * p);
+            BulkFloat.scalePlanes(o, mask, p);
+            BulkFloat.scalePlanes(o, path, c * p);
             if (residual) {
                 BulkFloat.chunks(outer).forEach(start -> {
                     for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
@@ -142,8 +142,8 @@ public final class HMHSAFloat {
         // proj: gout = dy * m * path; dWproj = sum gout s^T, ds = Wproj^T gout
         float[] g = pool.take(outer);
         get(dy, g);
-        scale(g, mask, p);
-        scale(g, path, c * p);
+        BulkFloat.scalePlanes(g, mask, p);
+        BulkFloat.scalePlanes(g, path, c * p);
         channelSums(g, b, c, p, dBias[3]);
         put(g, w1);
         weightGradient(b, c, c, p, w1, sum, grad, grad.proj);
@@ -389,19 +389,6 @@ public final class HMHSAFloat {
             double[] dBeta) {
         NormActFloat.backward(x, g, g, b, c, p, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps,
                 Activation.IDENTITY, dGamma, dBeta);
-    }
-
-    /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values; nothing when mask is null. */
-    private static void scale(float[] v, float[] mask, int p) {
-        if (mask == null) {
-            return;
-        }
-        IntStream.range(0, mask.length).parallel().forEach(i -> {
-            float m = mask[i];
-            for (int j = i * p; j < (i + 1) * p; j++) {
-                v[j] *= m;
-            }
-        });
     }
 
     private static void get(FloatBuffer src, float[] dst) {

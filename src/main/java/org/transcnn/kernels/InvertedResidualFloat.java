@@ -51,7 +51,7 @@ public final class InvertedResidualFloat {
         normalise(f, b, e, p, n1, training, Activation.SILU);
         DepthwiseFloat.forward(f, wdw, g, b, e, s.height(), s.width(), s.kernel(), s.kernel());
         normalise(g, b, e, p, n2, training, Activation.SILU);
-        scale(g, mask2, p);
+        BulkFloat.scalePlanes(g, mask2, p);
         put(g, a2);
         pool.give(f);
         pool.give(g);
@@ -61,8 +61,8 @@ public final class InvertedResidualFloat {
         float[] f3 = pool.take(s.outer());
         get(t3, f3);
         normalise(f3, b, c, p, n3, training, Activation.IDENTITY);
-        scale(f3, mask3, p);
-        scale(f3, path, c * p);
+        BulkFloat.scalePlanes(f3, mask3, p);
+        BulkFloat.scalePlanes(f3, path, c * p);
         if (residual) {
             float[] xs = pool.take(s.outer());
             get(x, xs);
@@ -98,8 +98,8 @@ public final class InvertedResidualFloat {
         float[] g3 = pool.take(s.outer());
         float[] f3 = pool.take(s.outer());
         get(dy, g3);
-        scale(g3, mask3, p);
-        scale(g3, path, c * p);
+        BulkFloat.scalePlanes(g3, mask3, p);
+        BulkFloat.scalePlanes(g3, path, c * p);
         get(t3, f3);
         normBackward(f3, g3, b, c, p, n3, Activation.IDENTITY, dNorm[4], dNorm[5]);
         put(g3, dx);
@@ -114,7 +114,7 @@ public final class InvertedResidualFloat {
         NormActFloat.forward(a, a, b, e, p, scale(n1), shift(n1), Activation.SILU);
         DepthwiseFloat.forward(a, wdw, fd, b, e, s.height(), s.width(), k, k);
         NormActFloat.forward(fd, g, b, e, p, scale(n2), shift(n2), Activation.SILU);
-        scale(g, mask2, p);
+        BulkFloat.scalePlanes(g, mask2, p);
         put(g, work);
         for (int n = 0; n < b; n++) {
             long in = (long) n * e * p;
@@ -124,7 +124,7 @@ public final class InvertedResidualFloat {
         }
         // BN2 + SiLU: dd (in g)
         get(work, g);
-        scale(g, mask2, p);
+        BulkFloat.scalePlanes(g, mask2, p);
         normBackward(fd, g, b, e, p, n2, Activation.SILU, dNorm[2], dNorm[3]);
         // depthwise: dWdw from dd and a1, da1 (into fd)
         DepthwiseFloat.backwardWeights(g, a, dWdw, b, e, s.height(), s.width(), k, k);
@@ -171,19 +171,6 @@ public final class InvertedResidualFloat {
             double[] dGamma, double[] dBeta) {
         NormActFloat.backward(x, g, g, b, c, p, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps, act,
                 dGamma, dBeta);
-    }
-
-    /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values; nothing when mask is null. */
-    private static void scale(float[] v, float[] mask, int p) {
-        if (mask == null) {
-            return;
-        }
-        IntStream.range(0, mask.length).parallel().forEach(i -> {
-            float m = mask[i];
-            for (int j = i * p; j < (i + 1) * p; j++) {
-                v[j] *= m;
-            }
-        });
     }
 
     private static void get(FloatBuffer src, float[] dst) {

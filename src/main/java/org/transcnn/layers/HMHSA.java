@@ -397,7 +397,7 @@ public class HMHSA extends BaseLayer {
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return HMHSAParams.isWeight(paramName) ? regularization : null;
+        return HMHSAParams.isWeightKey(paramName) ? regularization : null;
     }
 
     @Override

@@ -3,13 +3,11 @@ package org.transcnn.layers;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.random.impl.DropOutInverted;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.kernels.HMHSADouble;
 import org.transcnn.kernels.HMHSAFloat;
@@ -27,7 +25,7 @@ import java.util.Arrays;
  * projection's input) in the activations workspace with the batch statistics and dropout masks; a backward pass
  * without one runs it first.
  */
-public class HMHSALayer extends BaseLayer<HMHSA> {
+public class HMHSALayer extends BlockLayer<HMHSA> {
 
     /** What a training-mode forward pass keeps for the backward pass, and the input it belongs to. */
     private record Saved(INDArray input, INDArray qkv, INDArray t, INDArray q, INDArray kv, INDArray sum,
@@ -38,22 +36,6 @@ public class HMHSALayer extends BaseLayer<HMHSA> {
 
     public HMHSALayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
-    }
-
-    @Override
-    public boolean isPretrainLayer() {
-        return false;
-    }
-
-    /** The running statistics' "gradient" is the update itself (as DL4J's BatchNormalization says for its own). */
-    @Override
-    public boolean updaterDivideByMinibatch(String paramName) {
-        return !HMHSAParams.isRunningStatistic(paramName);
-    }
-
-    @Override
-    public Type type() {
-        return Type.CONVOLUTIONAL;
     }
 
     private HMHSAShape shape(INDArray x) {
@@ -84,16 +66,6 @@ public class HMHSALayer extends BaseLayer<HMHSA> {
     private Norm[] norms(boolean hierarchical) {
         return hierarchical ? new Norm[] {norm("norm"), norm("grid-norm"), norm("ds-norm")}
                 : new Norm[] {norm("norm"), null, null};
-    }
-
-    /** A dropout mask as {@link InvertedResidualLayer}'s: null when not training or not dropping. */
-    private Object mask(long n, double rate, boolean training) {
-        if (!training || rate <= 0) {
-            return null;
-        }
-        INDArray m = Nd4j.createUninitialized(dataType, n).assign(1.0);
-        Nd4j.getExecutioner().exec(new DropOutInverted(m, 1.0 - rate));
-        return dataType == DataType.FLOAT ? m.data().asFloat() : m.data().asDouble();
     }
 
     /** The element offset of parameter (or gradient) view {@code key} in its buffer, checked C-contiguous. */
@@ -292,22 +264,9 @@ public class HMHSALayer extends BaseLayer<HMHSA> {
         BatchNormLayer.setGradient(g, gradientViews, k(base), values);
     }
 
-    /** The parameters are C-ordered views (torch layouts); DL4J's BaseLayer would copy them in F order. */
-    @Override
-    public void setParams(INDArray params) {
-        if (params != paramsFlattened) {
-            setParams(params, 'c');
-        }
-    }
-
     @Override
     public void clear() {
         super.clear();
         saved = null;
-    }
-
-    @Override
-    public void clearNoiseWeightParams() {
-        // no weight noise: the kernels read the parameters themselves
     }
 }

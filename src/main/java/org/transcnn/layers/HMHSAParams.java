@@ -1,13 +1,10 @@
 package org.transcnn.layers;
 
-import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -16,7 +13,7 @@ import java.util.Map;
  * drawn from the layer's weight initialisation, convolution biases start at 0; BatchNorm weights start at 1, biases
  * and running means at 0, running variances at 1 (PyTorch's defaults).
  */
-final class HMHSAParams implements ParamInitializer {
+final class HMHSAParams extends BlockParams {
 
     static final HMHSAParams INSTANCE = new HMHSAParams();
 
@@ -43,12 +40,8 @@ final class HMHSAParams implements ParamInitializer {
         return key.startsWith(PREFIX) ? key.substring(PREFIX.length()) : key;
     }
 
-    static boolean isWeight(String key) {
+    static boolean isWeightKey(String key) {
         return WEIGHTS.contains(base(key));
-    }
-
-    static boolean isRunningStatistic(String key) {
-        return key.endsWith(".mean") || key.endsWith(".var");
     }
 
     /** The torch shape of parameter {@code key} of {@code a}. */
@@ -72,90 +65,35 @@ final class HMHSAParams implements ParamInitializer {
         }
     }
 
-    private static long length(long[] shape) {
-        long n = 1;
-        for (long s : shape) {
-            n *= s;
-        }
-        return n;
-    }
-
-    private static HMHSA layer(Layer layer) {
-        return (HMHSA) layer;
+    @Override
+    List<String> keys(Layer layer) {
+        return keys((HMHSA) layer);
     }
 
     @Override
-    public long numParams(NeuralNetConfiguration conf) {
-        return numParams(conf.getLayer());
+    long[] shape(Layer layer, String key) {
+        return shape((HMHSA) layer, key);
     }
 
     @Override
-    public long numParams(Layer layer) {
-        long n = 0;
-        for (String key : keys(layer(layer))) {
-            n += length(shape(layer(layer), key));
-        }
-        return n;
+    boolean isWeight(String key) {
+        return isWeightKey(key);
     }
 
     @Override
-    public List<String> paramKeys(Layer layer) {
-        return keys(layer(layer));
-    }
-
-    @Override
-    public List<String> weightKeys(Layer layer) {
-        return layer(layer).isResidual() ? WEIGHTS.stream().map(k -> PREFIX + k).toList() : WEIGHTS;
-    }
-
-    @Override
-    public List<String> biasKeys(Layer layer) {
-        return List.of();
-    }
-
-    @Override
-    public boolean isWeightParam(Layer layer, String key) {
-        return isWeight(key);
-    }
-
-    @Override
-    public boolean isBiasParam(Layer layer, String key) {
-        return false;
-    }
-
-    /** Views of {@code flat} (the layer's parameters or gradients) per key, in torch shapes. */
-    private static Map<String, INDArray> views(HMHSA a, INDArray flat) {
-        INDArray row = flat.rank() == 1 ? flat : flat.reshape(flat.length());
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        long offset = 0;
-        for (String key : keys(a)) {
-            long[] shape = shape(a, key);
-            long n = length(shape);
-            out.put(key, row.get(NDArrayIndex.interval(offset, offset + n)).reshape('c', shape));
-            offset += n;
-        }
-        if (offset != row.length()) {
-            throw new IllegalStateException("H-MHSA " + a.getLayerName() + " needs " + offset + " parameters, the view "
-                    + "has " + row.length());
-        }
-        return out;
+    String what() {
+        return "H-MHSA";
     }
 
     @Override
     public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initialize) {
-        HMHSA a = layer(conf.getLayer());
-        Map<String, INDArray> params = views(a, paramsView);
-        for (String key : keys(a)) {
-            // DL4J's own initialisers register their keys: setParams and the updater read this list
-            if (!conf.variables(false).contains(key)) {
-                conf.addVariable(key);
-            }
-        }
+        HMHSA a = (HMHSA) conf.getLayer();
+        Map<String, INDArray> params = register(conf, paramsView);
         if (initialize) {
             IWeightInit init = a.getWeightInitFn();
             for (String key : keys(a)) {
                 INDArray v = params.get(key);
-                if (isWeight(key)) {
+                if (isWeightKey(key)) {
                     init.init(v.size(1), v.size(0), v.shape(), 'c', v);
                 } else {
                     String b = base(key);
@@ -165,10 +103,5 @@ final class HMHSAParams implements ParamInitializer {
             }
         }
         return params;
-    }
-
-    @Override
-    public Map<String, INDArray> getGradientsFromFlattened(NeuralNetConfiguration conf, INDArray gradientView) {
-        return views(layer(conf.getLayer()), gradientView);
     }
 }

@@ -312,7 +312,7 @@ public class InvertedResidual extends BaseLayer {
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return InvertedResidualParams.isWeight(paramName) ? regularization : null;
+        return InvertedResidualParams.isWeightKey(paramName) ? regularization : null;
     }
 
     @Override

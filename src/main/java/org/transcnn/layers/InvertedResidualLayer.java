@@ -3,13 +3,11 @@ package org.transcnn.layers;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.random.impl.DropOutInverted;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.kernels.InvertedResidualDouble;
 import org.transcnn.kernels.InvertedResidualFloat;
@@ -25,7 +23,7 @@ import java.util.Arrays;
  * (conv1's and conv3's outputs before their BatchNorm) in the activations workspace with the batch statistics and
  * dropout masks; a backward pass without one runs it first.
  */
-public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
+public class InvertedResidualLayer extends BlockLayer<InvertedResidual> {
 
     /** What a training-mode forward pass keeps for the backward pass, and the input it belongs to. */
     private record Saved(INDArray input, INDArray t1, INDArray t3, Norm[] norms, Object mask2,
@@ -36,25 +34,6 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
 
     public InvertedResidualLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
-    }
-
-    @Override
-    public boolean isPretrainLayer() {
-        return false;
-    }
-
-    /**
-     * DL4J divides gradients by the batch size in the updater; the running statistics' "gradient" is the update
-     * itself (as DL4J's BatchNormalization says for its own).
-     */
-    @Override
-    public boolean updaterDivideByMinibatch(String paramName) {
-        return !InvertedResidualParams.isRunningStatistic(paramName);
-    }
-
-    @Override
-    public Type type() {
-        return Type.CONVOLUTIONAL;
     }
 
     private InvertedResidualShape shape(INDArray x) {
@@ -85,20 +64,6 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
             norm(k(InvertedResidual.G1), k(InvertedResidual.B1), k(InvertedResidual.M1), k(InvertedResidual.V1)),
             norm(k(InvertedResidual.G2), k(InvertedResidual.B2), k(InvertedResidual.M2), k(InvertedResidual.V2)),
             norm(k(InvertedResidual.G3), k(InvertedResidual.B3), k(InvertedResidual.M3), k(InvertedResidual.V3))};
-    }
-
-    /**
-     * A dropout mask of {@code n} values, 0 or 1 / (1 - rate), drawn as DL4J's SpatialDropout and {@link DropPath}
-     * draw theirs (ND4J's inverted dropout on ones), so that the fused and the composed IRB draw the same masks from
-     * the same seed; null when not training or not dropping. Returned as a float[] or double[] for the kernel.
-     */
-    private Object mask(long n, double rate, boolean training) {
-        if (!training || rate <= 0) {
-            return null;
-        }
-        INDArray m = Nd4j.createUninitialized(dataType, n).assign(1.0);
-        Nd4j.getExecutioner().exec(new DropOutInverted(m, 1.0 - rate));
-        return dataType == DataType.FLOAT ? m.data().asFloat() : m.data().asDouble();
     }
 
     @Override
@@ -269,22 +234,9 @@ public class InvertedResidualLayer extends BaseLayer<InvertedResidual> {
         BatchNormLayer.setGradient(g, gradientViews, key, values);
     }
 
-    /** The parameters are C-ordered views (torch layouts); DL4J's BaseLayer would copy them in F order. */
-    @Override
-    public void setParams(INDArray params) {
-        if (params != paramsFlattened) {
-            setParams(params, 'c');
-        }
-    }
-
     @Override
     public void clear() {
         super.clear();
         saved = null;
-    }
-
-    @Override
-    public void clearNoiseWeightParams() {
-        // no weight noise: the kernels read the parameters themselves
     }
 }

@@ -1,13 +1,10 @@
 package org.transcnn.layers;
 
-import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -16,7 +13,7 @@ import java.util.Map;
  * weights are drawn from the layer's weight initialisation; BatchNorm weights start at 1, biases and running means at
  * 0, running variances at 1 (PyTorch's defaults).
  */
-final class InvertedResidualParams implements ParamInitializer {
+final class InvertedResidualParams extends BlockParams {
 
     static final InvertedResidualParams INSTANCE = new InvertedResidualParams();
 
@@ -43,12 +40,8 @@ final class InvertedResidualParams implements ParamInitializer {
         return key.startsWith(PREFIX) ? key.substring(PREFIX.length()) : key;
     }
 
-    static boolean isWeight(String key) {
+    static boolean isWeightKey(String key) {
         return WEIGHTS.contains(base(key));
-    }
-
-    static boolean isRunningStatistic(String key) {
-        return key.endsWith(".mean") || key.endsWith(".var");
     }
 
     /** The torch shape of parameter {@code key} of {@code irb}. */
@@ -69,85 +62,30 @@ final class InvertedResidualParams implements ParamInitializer {
         }
     }
 
-    private static long length(long[] shape) {
-        long n = 1;
-        for (long s : shape) {
-            n *= s;
-        }
-        return n;
-    }
-
-    private static InvertedResidual irb(Layer layer) {
-        return (InvertedResidual) layer;
+    @Override
+    List<String> keys(Layer layer) {
+        return keys((InvertedResidual) layer);
     }
 
     @Override
-    public long numParams(NeuralNetConfiguration conf) {
-        return numParams(conf.getLayer());
+    long[] shape(Layer layer, String key) {
+        return shape((InvertedResidual) layer, key);
     }
 
     @Override
-    public long numParams(Layer layer) {
-        long n = 0;
-        for (String key : KEYS) {
-            n += length(shape(irb(layer), key));
-        }
-        return n;
+    boolean isWeight(String key) {
+        return isWeightKey(key);
     }
 
     @Override
-    public List<String> paramKeys(Layer layer) {
-        return keys(irb(layer));
-    }
-
-    @Override
-    public List<String> weightKeys(Layer layer) {
-        return irb(layer).isResidual() ? RESIDUAL_WEIGHTS : WEIGHTS;
-    }
-
-    @Override
-    public List<String> biasKeys(Layer layer) {
-        return List.of();
-    }
-
-    @Override
-    public boolean isWeightParam(Layer layer, String key) {
-        return isWeight(key);
-    }
-
-    @Override
-    public boolean isBiasParam(Layer layer, String key) {
-        return false;
-    }
-
-    /** Views of {@code flat} (the layer's parameters or gradients) per key, in torch shapes. */
-    private static Map<String, INDArray> views(InvertedResidual irb, INDArray flat) {
-        INDArray row = flat.rank() == 1 ? flat : flat.reshape(flat.length());
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        long offset = 0;
-        for (String key : keys(irb)) {
-            long[] shape = shape(irb, key);
-            long n = length(shape);
-            out.put(key, row.get(NDArrayIndex.interval(offset, offset + n)).reshape('c', shape));
-            offset += n;
-        }
-        if (offset != row.length()) {
-            throw new IllegalStateException("IRB " + irb.getLayerName() + " needs " + offset + " parameters, the view "
-                    + "has " + row.length());
-        }
-        return out;
+    String what() {
+        return "IRB";
     }
 
     @Override
     public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initialize) {
-        InvertedResidual irb = irb(conf.getLayer());
-        Map<String, INDArray> params = views(irb, paramsView);
-        for (String key : keys(irb)) {
-            // DL4J's own initialisers register their keys: setParams and the updater read this list
-            if (!conf.variables(false).contains(key)) {
-                conf.addVariable(key);
-            }
-        }
+        InvertedResidual irb = (InvertedResidual) conf.getLayer();
+        Map<String, INDArray> params = register(conf, paramsView);
         if (initialize) {
             IWeightInit init = irb.getWeightInitFn();
             long c = irb.getChannels();
@@ -160,16 +98,11 @@ final class InvertedResidualParams implements ParamInitializer {
             init.init(k2, k2, wdw.shape(), 'c', wdw);
             init.init(e, c, w3.shape(), 'c', w3);
             for (String key : keys(irb)) {
-                if (!isWeight(key)) {
+                if (!isWeightKey(key)) {
                     params.get(key).assign(key.endsWith(".weight") || key.endsWith(".var") ? 1 : 0);
                 }
             }
         }
         return params;
-    }
-
-    @Override
-    public Map<String, INDArray> getGradientsFromFlattened(NeuralNetConfiguration conf, INDArray gradientView) {
-        return views(irb(conf.getLayer()), gradientView);
     }
 }

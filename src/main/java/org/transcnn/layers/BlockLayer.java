@@ -1,0 +1,68 @@
+package org.transcnn.layers;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.random.impl.DropOutInverted;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * What the fused blocks' runtime layers ({@link InvertedResidualLayer}, {@link HMHSALayer}) share with each other and
+ * not with DL4J's BaseLayer: C-ordered parameter views in torch layouts, BatchNorm running statistics as parameters
+ * whose "gradient" is their update, and dropout masks drawn as DL4J's own layers draw theirs.
+ *
+ * @param <C> the layer configuration
+ */
+abstract class BlockLayer<C extends org.deeplearning4j.nn.conf.layers.BaseLayer> extends BaseLayer<C> {
+
+    BlockLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    public boolean isPretrainLayer() {
+        return false;
+    }
+
+    @Override
+    public Type type() {
+        return Type.CONVOLUTIONAL;
+    }
+
+    /**
+     * DL4J divides gradients by the batch size in the updater; the running statistics' "gradient" is the update
+     * itself (as DL4J's BatchNormalization says for its own).
+     */
+    @Override
+    public boolean updaterDivideByMinibatch(String paramName) {
+        return !BlockParams.isRunningStatistic(paramName);
+    }
+
+    /**
+     * A dropout mask of {@code n} values, 0 or 1 / (1 - rate), drawn as DL4J's SpatialDropout and {@link DropPath}
+     * draw theirs (ND4J's inverted dropout on ones), so that a fused block and its composition draw the same masks
+     * from the same seed; null when not training or not dropping. Returned as a float[] or double[] for the kernel.
+     */
+    Object mask(long n, double rate, boolean training) {
+        if (!training || rate <= 0) {
+            return null;
+        }
+        INDArray m = Nd4j.createUninitialized(dataType, n).assign(1.0);
+        Nd4j.getExecutioner().exec(new DropOutInverted(m, 1.0 - rate));
+        return dataType == DataType.FLOAT ? m.data().asFloat() : m.data().asDouble();
+    }
+
+    /** The parameters are C-ordered views (torch layouts); DL4J's BaseLayer would copy them in F order. */
+    @Override
+    public void setParams(INDArray params) {
+        if (params != paramsFlattened) {
+            setParams(params, 'c');
+        }
+    }
+
+    @Override
+    public void clearNoiseWeightParams() {
+        // no weight noise: the kernels read the parameters themselves
+    }
+}
