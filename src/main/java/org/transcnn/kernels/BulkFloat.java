@@ -33,7 +33,7 @@ public final class BulkFloat {
         chunks(n).forEach(start -> dst.put(start, src, start, Math.min(CHUNK, n - start)));
     }
 
-    /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values, planes in parallel; nothing when mask is null. */
+    /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values, in parallel; nothing when mask is null. */
     public static void scalePlanes(float[] v, float[] mask, int p) {
         if (mask == null) {
             return;
@@ -42,6 +42,16 @@ public final class BulkFloat {
             float m = mask[i];
             for (int j = i * p; j < (i + 1) * p; j++) {
                 v[j] *= m;
+            }
+        });
+    }
+
+    /** {@code dst[i] += src[i]} for {@code i < dst.length}, in parallel chunks. */
+    public static void add(float[] dst, float[] src) {
+        int n = dst.length;
+        chunks(n).forEach(start -> {
+            for (int i = start, end = Math.min(start + CHUNK, n); i < end; i++) {
+                dst[i] += src[i];
             }
         });
     }

@@ -59,7 +59,7 @@ public final class HMHSAFloat {
         get(x, xs);
         float[] f = pool.take(outer);
         System.arraycopy(xs, 0, f, 0, outer);
-        normalise(f, b, c, p, n0, training);
+        NormActFloat.normalise(f, b, c, p, n0, training, Activation.IDENTITY);
         put(f, work);
         conv(b, 3 * c, c, p, w, w.qkv, w.bQkv, work, qkv, pool);
         float[] a = pool.take(3 * outer);
@@ -68,20 +68,16 @@ public final class HMHSAFloat {
         if (s.hierarchical()) {
             AttentionFloat.forward(a, a, s.first(), attended);
             pool.give(a);
-            BulkFloat.chunks(outer).forEach(start -> {
-                for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
-                    attended[i] += xs[i];
-                }
-            });
+            BulkFloat.add(attended, xs);
             put(attended, t);
-            normalise(attended, b, c, p, n1, training);
+            NormActFloat.normalise(attended, b, c, p, n1, training, Activation.IDENTITY);
             float[] x1 = attended;
             put(x1, work);
             conv(b, c, c, p, w, w.q, w.bQ, work, q, pool);
             int pp = s.pooledPixels();
             float[] pooled = pool.take(b * c * pp);
             avgPool(x1, s, pooled);
-            normalise(pooled, b, c, pp, n2, training);
+            NormActFloat.normalise(pooled, b, c, pp, n2, training, Activation.IDENTITY);
             put(pooled, b * c * pp, work);
             pool.give(pooled);
             conv(b, 2 * c, c, pp, w, w.kv, w.bKv, work, kv, pool);
@@ -92,11 +88,7 @@ public final class HMHSAFloat {
             AttentionFloat.forward(qs, kvs, s.second(), f);
             pool.give(qs);
             pool.give(kvs);
-            BulkFloat.chunks(outer).forEach(start -> {
-                for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
-                    f[i] += x1[i];
-                }
-            });
+            BulkFloat.add(f, x1);
         } else {
             AttentionFloat.forward(a, a, s.first(), f);
             pool.give(a);
@@ -111,11 +103,7 @@ public final class HMHSAFloat {
             BulkFloat.scalePlanes(o, mask, p);
             BulkFloat.scalePlanes(o, path, c * p);
             if (residual) {
-                BulkFloat.chunks(outer).forEach(start -> {
-                    for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
-                        o[i] += xs[i];
-                    }
-                });
+                BulkFloat.add(o, xs);
             }
             put(o, out);
             pool.give(o);
@@ -126,10 +114,10 @@ public final class HMHSAFloat {
     /**
      * The backward pass of a training-mode {@link #forward} (whose kept maps, masks and batch statistics it is given)
      * for the output gradient {@code dy}: writes the input gradient {@code dx}, the weight gradients into
-     * {@code grad}'s buffer at its offsets (its biases unused), the bias gradients {@code dBias} (qkv, q, kv, proj; q and kv null
-     * without a grid) and each Norm's gamma and beta gradients into {@code dNorm} (norm, grid_norm, ds_norm: six
-     * arrays, the last four unused without a grid). {@code big} holds at least B*3C*P values, {@code w1}..{@code w3}
-     * at least B*max(C*P, 2C*P/r^2); all four are scratch. With the residual, {@code dx} includes {@code dy}.
+     * {@code grad}'s buffer at its offsets (its biases unused), the bias gradients {@code dBias} (qkv, q, kv, proj; q
+     * and kv unused without a grid) and each Norm's gamma and beta gradients into {@code dNorm} (norm, grid_norm,
+     * ds_norm: six arrays, the last four unused without a grid). {@code big} holds at least B*3C*P values,
+     * {@code w1}..{@code w3} at least B*max(C*P, 2C*P/r^2); all four are scratch. With the residual, {@code dx} includes {@code dy}.
      */
     public static void backward(HMHSAShape s, FloatBuffer x, Weights w, Norm n0, Norm n1, Norm n2, float[] mask,
             float[] path, boolean residual, FloatBuffer qkv, FloatBuffer t, FloatBuffer q, FloatBuffer kv,
@@ -149,7 +137,6 @@ public final class HMHSAFloat {
         weightGradient(b, c, c, p, w1, sum, grad, grad.proj);
         inputGradient(b, c, c, p, w, w.proj, w1, w2, 0f);
         get(w2, g);
-        float[] dt;
         if (s.hierarchical()) {
             int pp = s.pooledPixels();
             // global attention: dq, dkv from ds (g)
@@ -169,14 +156,14 @@ public final class HMHSAFloat {
             float[] x1 = pool.take(outer);
             get(t, ts);
             System.arraycopy(ts, 0, x1, 0, outer);
-            normalise(x1, b, c, p, n1, true);
+            NormActFloat.normalise(x1, b, c, p, n1, true, Activation.IDENTITY);
             put(x1, w1);
             float[] pooled = pool.take(b * c * pp);
             float[] pw = pool.take(b * c * pp);
             avgPool(x1, s, pooled);
             pool.give(x1);
             System.arraycopy(pooled, 0, pw, 0, pooled.length);
-            normalise(pw, b, c, pp, n2, true);
+            NormActFloat.normalise(pw, b, c, pp, n2, true, Activation.IDENTITY);
             put(pw, pw.length, w3);
             // kv: dWkv = sum dkv pw^T, dpw = Wkv^T dkv
             channelSums(dkv, b, 2 * c, pp, dBias[2]);
@@ -186,7 +173,7 @@ public final class HMHSAFloat {
             get(big, pw, pw.length);
             pool.give(dkv);
             // ds_norm and the pooling: dX1 (in g) += AvgPool^T(BN2'(dpw))
-            normBackward(pooled, pw, b, c, pp, n2, dNorm[4], dNorm[5]);
+            NormActFloat.backward(pooled, pw, b, c, pp, n2, Activation.IDENTITY, dNorm[4], dNorm[5]);
             avgPoolBackward(pw, s, g);
             pool.give(pooled);
             pool.give(pw);
@@ -199,11 +186,8 @@ public final class HMHSAFloat {
             inputGradient(b, c, c, p, w, w.q, w2, w3, 1f);
             get(w3, g);
             // grid_norm: dt = BN1'(dX1) (in g); then t = x + L: dL = dt, dx gets dt
-            normBackward(ts, g, b, c, p, n1, dNorm[2], dNorm[3]);
+            NormActFloat.backward(ts, g, b, c, p, n1, Activation.IDENTITY, dNorm[2], dNorm[3]);
             pool.give(ts);
-            dt = g;
-        } else {
-            dt = null;
         }
         // the first attention step: dqkv from dL (g)
         float[] a = pool.take(3 * outer);
@@ -220,30 +204,20 @@ public final class HMHSAFloat {
         float[] xn = pool.take(outer);
         get(x, xs);
         System.arraycopy(xs, 0, xn, 0, outer);
-        normalise(xn, b, c, p, n0, true);
+        NormActFloat.normalise(xn, b, c, p, n0, true, Activation.IDENTITY);
         put(xn, w1);
         weightGradient(b, 3 * c, c, p, big, w1, grad, grad.qkv);
         inputGradient(b, c, 3 * c, p, w, w.qkv, big, w2, 0f);
         get(w2, xn);
-        normBackward(xs, xn, b, c, p, n0, dNorm[0], dNorm[1]);
+        NormActFloat.backward(xs, xn, b, c, p, n0, Activation.IDENTITY, dNorm[0], dNorm[1]);
         pool.give(xs);
-        float[] dys = residual ? pool.take(outer) : null;
-        if (residual) {
-            get(dy, dys);
+        if (s.hierarchical()) {
+            BulkFloat.add(xn, g); // dt: the gradient through t = x + L
         }
-        BulkFloat.chunks(outer).forEach(start -> {
-            for (int i = start, end = Math.min(start + BulkFloat.CHUNK, outer); i < end; i++) {
-                float v = xn[i];
-                if (dt != null) {
-                    v += dt[i];
-                }
-                if (dys != null) {
-                    v += dys[i];
-                }
-                xn[i] = v;
-            }
-        });
-        if (dys != null) {
+        if (residual) {
+            float[] dys = pool.take(outer);
+            get(dy, dys);
+            BulkFloat.add(xn, dys);
             pool.give(dys);
         }
         put(xn, dx);
@@ -371,24 +345,6 @@ public final class HMHSAFloat {
                 }
             }
         });
-    }
-
-    /** {@code v = BN(v)} in place; in training mode with the batch statistics, stored in {@code norm}. */
-    private static void normalise(float[] v, int b, int c, int p, Norm norm, boolean training) {
-        if (training && norm.batchMean == null) {
-            norm.batchMean = new double[c];
-            norm.batchVar = new double[c];
-            NormActFloat.statistics(v, b, c, p, norm.batchMean, norm.batchVar);
-        }
-        double[] sc = norm.scale(training);
-        NormActFloat.forward(v, v, b, c, p, sc, norm.shift(training, sc), Activation.IDENTITY);
-    }
-
-    /** Training-mode backward pass of {@code BN(x)}: {@code g} (dy) becomes dx. */
-    private static void normBackward(float[] x, float[] g, int b, int c, int p, Norm norm, double[] dGamma,
-            double[] dBeta) {
-        NormActFloat.backward(x, g, g, b, c, p, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps,
-                Activation.IDENTITY, dGamma, dBeta);
     }
 
     private static void get(FloatBuffer src, float[] dst) {

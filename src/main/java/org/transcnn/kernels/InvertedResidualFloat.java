@@ -1,7 +1,6 @@
 package org.transcnn.kernels;
 
 import java.nio.FloatBuffer;
-import java.util.stream.IntStream;
 
 /**
  * TransCNN's inverted residual bottleneck (the official {@code blocks.s.i.conv}, optionally with the block's residual
@@ -48,9 +47,9 @@ public final class InvertedResidualFloat {
         float[] f = pool.take(s.inner());
         float[] g = pool.take(s.inner());
         get(t1, f);
-        normalise(f, b, e, p, n1, training, Activation.SILU);
+        NormActFloat.normalise(f, b, e, p, n1, training, Activation.SILU);
         DepthwiseFloat.forward(f, wdw, g, b, e, s.height(), s.width(), s.kernel(), s.kernel());
-        normalise(g, b, e, p, n2, training, Activation.SILU);
+        NormActFloat.normalise(g, b, e, p, n2, training, Activation.SILU);
         BulkFloat.scalePlanes(g, mask2, p);
         put(g, a2);
         pool.give(f);
@@ -60,17 +59,13 @@ public final class InvertedResidualFloat {
         }
         float[] f3 = pool.take(s.outer());
         get(t3, f3);
-        normalise(f3, b, c, p, n3, training, Activation.IDENTITY);
+        NormActFloat.normalise(f3, b, c, p, n3, training, Activation.IDENTITY);
         BulkFloat.scalePlanes(f3, mask3, p);
         BulkFloat.scalePlanes(f3, path, c * p);
         if (residual) {
             float[] xs = pool.take(s.outer());
             get(x, xs);
-            BulkFloat.chunks(xs.length).forEach(start -> {
-                for (int i = start, end = Math.min(start + BulkFloat.CHUNK, xs.length); i < end; i++) {
-                    f3[i] += xs[i];
-                }
-            });
+            BulkFloat.add(f3, xs);
             pool.give(xs);
         }
         put(f3, out);
@@ -101,7 +96,7 @@ public final class InvertedResidualFloat {
         BulkFloat.scalePlanes(g3, mask3, p);
         BulkFloat.scalePlanes(g3, path, c * p);
         get(t3, f3);
-        normBackward(f3, g3, b, c, p, n3, Activation.IDENTITY, dNorm[4], dNorm[5]);
+        NormActFloat.backward(f3, g3, b, c, p, n3, Activation.IDENTITY, dNorm[4], dNorm[5]);
         put(g3, dx);
         pool.give(f3);
         pool.give(g3);
@@ -125,14 +120,14 @@ public final class InvertedResidualFloat {
         // BN2 + SiLU: dd (in g)
         get(work, g);
         BulkFloat.scalePlanes(g, mask2, p);
-        normBackward(fd, g, b, e, p, n2, Activation.SILU, dNorm[2], dNorm[3]);
+        NormActFloat.backward(fd, g, b, e, p, n2, Activation.SILU, dNorm[2], dNorm[3]);
         // depthwise: dWdw from dd and a1, da1 (into fd)
         DepthwiseFloat.backwardWeights(g, a, dWdw, b, e, s.height(), s.width(), k, k);
         DepthwiseFloat.forward(g, DepthwiseFloat.rotated(wdw, e, k, k), fd, b, e, s.height(), s.width(), k, k);
         pool.give(g);
         // BN1 + SiLU: dt1 (t1 read again into a; dt1 into fd, then work); conv1: dW1 = sum dt1 x^T, dx = W1^T dt1
         get(t1, a);
-        normBackward(a, fd, b, e, p, n1, Activation.SILU, dNorm[0], dNorm[1]);
+        NormActFloat.backward(a, fd, b, e, p, n1, Activation.SILU, dNorm[0], dNorm[1]);
         put(fd, work);
         pool.give(a);
         pool.give(fd);
@@ -147,30 +142,12 @@ public final class InvertedResidualFloat {
         }
     }
 
-    /** {@code v = act(BN(v))} in place; in training mode with the batch statistics, stored in {@code norm}. */
-    private static void normalise(float[] v, int b, int c, int p, Norm norm, boolean training, Activation act) {
-        if (training) {
-            norm.batchMean = new double[c];
-            norm.batchVar = new double[c];
-            NormActFloat.statistics(v, b, c, p, norm.batchMean, norm.batchVar);
-        }
-        double[] sc = norm.scale(training);
-        NormActFloat.forward(v, v, b, c, p, sc, norm.shift(training, sc), act);
-    }
-
     private static double[] scale(Norm norm) {
         return norm.scale(true);
     }
 
     private static double[] shift(Norm norm) {
         return norm.shift(true, norm.scale(true));
-    }
-
-    /** Training-mode backward pass of {@code act(BN(x))}: {@code g} (dy) becomes dx. */
-    private static void normBackward(float[] x, float[] g, int b, int c, int p, Norm norm, Activation act,
-            double[] dGamma, double[] dBeta) {
-        NormActFloat.backward(x, g, g, b, c, p, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps, act,
-                dGamma, dBeta);
     }
 
     private static void get(FloatBuffer src, float[] dst) {

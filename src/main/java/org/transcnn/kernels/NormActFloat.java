@@ -53,6 +53,28 @@ public final class NormActFloat {
         });
     }
 
+    /**
+     * {@code v = act(BN(v))} in place with {@code norm}'s parameters: in training mode with its batch statistics,
+     * computed from {@code v} first when it has none yet (a fresh Norm in a forward pass; a backward pass that
+     * recomputes the forward pass reuses them), otherwise with its running statistics.
+     */
+    public static void normalise(float[] v, int b, int c, int plane, Norm norm, boolean training, Activation act) {
+        if (training && norm.batchMean == null) {
+            norm.batchMean = new double[c];
+            norm.batchVar = new double[c];
+            statistics(v, b, c, plane, norm.batchMean, norm.batchVar);
+        }
+        double[] scale = norm.scale(training);
+        forward(v, v, b, c, plane, scale, norm.shift(training, scale), act);
+    }
+
+    /** {@link #backward} with {@code norm}'s batch statistics and parameters, in place: {@code g} (dy) becomes dx. */
+    public static void backward(float[] x, float[] g, int b, int c, int plane, Norm norm, Activation act,
+            double[] dGamma, double[] dBeta) {
+        backward(x, g, g, b, c, plane, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps, act, dGamma,
+                dBeta);
+    }
+
     /** {@code acc[i] += x[n, ch, i]} over the images n in order. */
     static void sums(float[] x, int b, int c, int ch, int plane, float[] acc) {
         for (int n = 0; n < b; n++) {

@@ -54,13 +54,9 @@ public class HMHSALayer extends BlockLayer<HMHSA> {
         return layerConf().key(base);
     }
 
-    private double[] doubles(String key) {
-        return getParam(key).castTo(DataType.DOUBLE).dup().data().asDouble();
-    }
-
     private Norm norm(String prefix) {
-        return new Norm(doubles(k(prefix + ".weight")), doubles(k(prefix + ".bias")), doubles(k(prefix + ".mean")),
-                doubles(k(prefix + ".var")), layerConf().getEps());
+        return norm(k(prefix + ".weight"), k(prefix + ".bias"), k(prefix + ".mean"), k(prefix + ".var"),
+                layerConf().getEps());
     }
 
     private Norm[] norms(boolean hierarchical) {
@@ -255,13 +251,11 @@ public class HMHSALayer extends BlockLayer<HMHSA> {
     }
 
     private void runningStatistics(Gradient grad, Norm norm, String prefix, long count) {
-        double[][] step = norm.runningStatisticsStep(layerConf().getDecay(), count);
-        set(grad, prefix + ".mean", step[0]);
-        set(grad, prefix + ".var", step[1]);
+        runningStatistics(grad, norm, k(prefix + ".mean"), k(prefix + ".var"), count, layerConf().getDecay());
     }
 
     private void set(Gradient g, String base, double[] values) {
-        BatchNormLayer.setGradient(g, gradientViews, k(base), values);
+        setGradient(g, k(base), values);
     }
 
     @Override

@@ -51,19 +51,15 @@ public class InvertedResidualLayer extends BlockLayer<InvertedResidual> {
         return layerConf().key(base);
     }
 
-    private double[] doubles(String key) {
-        return getParam(key).castTo(DataType.DOUBLE).dup().data().asDouble();
-    }
-
-    private Norm norm(String gamma, String beta, String mean, String var) {
-        return new Norm(doubles(gamma), doubles(beta), doubles(mean), doubles(var), layerConf().getEps());
-    }
-
     private Norm[] norms() {
+        double eps = layerConf().getEps();
         return new Norm[] {
-            norm(k(InvertedResidual.G1), k(InvertedResidual.B1), k(InvertedResidual.M1), k(InvertedResidual.V1)),
-            norm(k(InvertedResidual.G2), k(InvertedResidual.B2), k(InvertedResidual.M2), k(InvertedResidual.V2)),
-            norm(k(InvertedResidual.G3), k(InvertedResidual.B3), k(InvertedResidual.M3), k(InvertedResidual.V3))};
+            norm(k(InvertedResidual.G1), k(InvertedResidual.B1),
+                    k(InvertedResidual.M1), k(InvertedResidual.V1), eps),
+            norm(k(InvertedResidual.G2), k(InvertedResidual.B2),
+                    k(InvertedResidual.M2), k(InvertedResidual.V2), eps),
+            norm(k(InvertedResidual.G3), k(InvertedResidual.B3),
+                    k(InvertedResidual.M3), k(InvertedResidual.V3), eps)};
     }
 
     @Override
@@ -198,20 +194,21 @@ public class InvertedResidualLayer extends BlockLayer<InvertedResidual> {
         }
         Gradient grad = new DefaultGradient();
         grad.setGradientFor(k(InvertedResidual.W1), dW1);
-        set(grad, k(InvertedResidual.G1), dNorm[0]);
-        set(grad, k(InvertedResidual.B1), dNorm[1]);
+        setGradient(grad, k(InvertedResidual.G1), dNorm[0]);
+        setGradient(grad, k(InvertedResidual.B1), dNorm[1]);
         INDArray dwView = gradientViews.get(k(InvertedResidual.WDW));
         dwView.assign(dWdw);
         grad.setGradientFor(k(InvertedResidual.WDW), dwView);
-        set(grad, k(InvertedResidual.G2), dNorm[2]);
-        set(grad, k(InvertedResidual.B2), dNorm[3]);
+        setGradient(grad, k(InvertedResidual.G2), dNorm[2]);
+        setGradient(grad, k(InvertedResidual.B2), dNorm[3]);
         grad.setGradientFor(k(InvertedResidual.W3), dW3);
-        set(grad, k(InvertedResidual.G3), dNorm[4]);
-        set(grad, k(InvertedResidual.B3), dNorm[5]);
+        setGradient(grad, k(InvertedResidual.G3), dNorm[4]);
+        setGradient(grad, k(InvertedResidual.B3), dNorm[5]);
         long count = (long) s.batch() * s.pixels();
-        runningStatistics(grad, n[0], k(InvertedResidual.M1), k(InvertedResidual.V1), count);
-        runningStatistics(grad, n[1], k(InvertedResidual.M2), k(InvertedResidual.V2), count);
-        runningStatistics(grad, n[2], k(InvertedResidual.M3), k(InvertedResidual.V3), count);
+        double decay = layerConf().getDecay();
+        runningStatistics(grad, n[0], k(InvertedResidual.M1), k(InvertedResidual.V1), count, decay);
+        runningStatistics(grad, n[1], k(InvertedResidual.M2), k(InvertedResidual.V2), count, decay);
+        runningStatistics(grad, n[2], k(InvertedResidual.M3), k(InvertedResidual.V3), count, decay);
         return new Pair<>(grad, dx);
     }
 
@@ -221,17 +218,6 @@ public class InvertedResidualLayer extends BlockLayer<InvertedResidual> {
             throw new IllegalStateException("IRB " + layerId() + ": gradient view " + key + " is not C-contiguous");
         }
         return v;
-    }
-
-    /** The running statistics' update ({@link Norm#runningStatisticsStep}), as {@link BatchNormLayer}'s. */
-    private void runningStatistics(Gradient grad, Norm norm, String meanKey, String varKey, long count) {
-        double[][] step = norm.runningStatisticsStep(layerConf().getDecay(), count);
-        set(grad, meanKey, step[0]);
-        set(grad, varKey, step[1]);
-    }
-
-    private void set(Gradient g, String key, double[] values) {
-        BatchNormLayer.setGradient(g, gradientViews, key, values);
     }
 
     @Override

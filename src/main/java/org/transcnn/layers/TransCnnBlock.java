@@ -8,7 +8,8 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
  * <p>Vertex names under the block name (official {@code blocks.s.i}): {@code .res1}, the fused {@link HMHSA} with
  * its residual and drop path ({@link HMHSA#withResidual}), whose parameter keys start with {@code attn.}, and the
  * block name itself for the output: the fused {@link InvertedResidual} with its residual and drop path
- * ({@link InvertedResidual#withResidual}), whose parameter keys start with {@code conv.}. With another activation than SiLU the IRB is composed instead: {@code .conv.*},
+ * ({@link InvertedResidual#withResidual}), whose parameter keys start with {@code conv.}. With another activation than
+ * SiLU the IRB is composed instead: {@code .conv.*},
  * {@code .conv.drop_path} and the sum named after the block.
  */
 public final class TransCnnBlock {
