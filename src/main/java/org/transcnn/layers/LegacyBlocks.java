@@ -262,34 +262,17 @@ public final class LegacyBlocks {
         }
         InvertedResidual irb = new InvertedResidual(channels, hidden / channels, k, drop[0], act[0])
                 .withNorm(bn[0].getEps(), bn[0].getDecay());
-        String name = prefix;
         // the block's x + DropPath(IRB(x)) around it: P.drop_path (optional) and the sum named after the block
         String block = prefix.endsWith(".conv") ? prefix.substring(0, prefix.length() - ".conv".length()) : null;
-        String branch = last;
-        double pathRate = 0;
-        Layer dp = unwrap(layer(conf, prefix + ".drop_path"));
-        if (dp != null) {
-            if (!(dp instanceof DropoutLayer) || !(dp.getIDropout() instanceof DropPath)
-                    || !readsOnly(conf, prefix + ".drop_path", last)) {
-                return null;
-            }
-            pathRate = ((DropPath) dp.getIDropout()).getRate();
-            branch = prefix + ".drop_path";
-        }
-        GraphVertex sum = block == null ? null : conf.getVertices().get(block);
-        List<String> sumInputs = block == null ? null : conf.getVertexInputs().get(block);
-        if (sum instanceof ElementWiseVertex && ((ElementWiseVertex) sum).getOp() == ElementWiseVertex.Op.Add
-                && sumInputs != null && sumInputs.size() == 2 && sumInputs.contains(branch)
-                && sumInputs.contains(in1.get(0)) && !branch.equals(in1.get(0))) {
-            irb = irb.withResidual(pathRate);
-            if (dp != null) {
-                members.add(branch);
-            }
-            members.add(block);
-            name = block;
-            last = block;
-        } else if (dp != null) {
+        Residual res = residual(conf, prefix, last, in1.get(0), block == null ? List.of() : List.of(block), members);
+        if (res == null) {
             return null;
+        }
+        String name = prefix;
+        if (res.sum != null) {
+            irb = irb.withResidual(res.pathRate);
+            name = res.sum;
+            last = res.sum;
         }
         irb.setLayerName(name);
         irb.setIUpdater(c1.getIUpdater());
@@ -301,6 +284,41 @@ public final class LegacyBlocks {
             sources.put(name + "_" + key, legacyKey(prefix, base));
         }
         return new Found(prefix, prefix + ".conv1.0", name, members, last, in1.get(0), irb, sources, frozen);
+    }
+
+    /** A residual sum around a composed block ({@code sum} null: none) and its drop path rate. */
+    private record Residual(String sum, double pathRate) {
+    }
+
+    /**
+     * The residual {@code x + DropPath(f(x))} around the composed block under {@code prefix} whose output is
+     * {@code last}: an optional drop path {@code prefix.drop_path} reading {@code last}, then an Add of {@code x} and
+     * that branch named the first of {@code sums} that is one; its vertices are added to {@code members}. A Residual
+     * with a null sum when there is none, null when a drop path is there without such a sum or is another kind.
+     */
+    private static Residual residual(ComputationGraphConfiguration conf, String prefix, String last, String x,
+            List<String> sums, List<String> members) {
+        String branch = last;
+        double pathRate = 0;
+        Layer dp = unwrap(layer(conf, prefix + ".drop_path"));
+        if (dp != null) {
+            if (!(dp instanceof DropoutLayer) || !(dp.getIDropout() instanceof DropPath)
+                    || !readsOnly(conf, prefix + ".drop_path", last)) {
+                return null;
+            }
+            pathRate = ((DropPath) dp.getIDropout()).getRate();
+            branch = prefix + ".drop_path";
+        }
+        for (String sum : sums) {
+            if (sumOf(conf, sum, x, branch)) {
+                if (dp != null) {
+                    members.add(branch);
+                }
+                members.add(sum);
+                return new Residual(sum, pathRate);
+            }
+        }
+        return dp == null ? new Residual(null, 0) : null;
     }
 
     /** A BatchNorm without a fused activation, or null. */
@@ -460,31 +478,18 @@ public final class LegacyBlocks {
         } catch (IllegalArgumentException e) {
             return null;
         }
-        String name = prefix;
+        // the block's x + DropPath(HMHSA(x)) around it: P.drop_path (optional) and the sum B.res1 (TransCNN) or B
         String block = prefix.endsWith(".attn") ? prefix.substring(0, prefix.length() - ".attn".length()) : null;
-        String branch = last;
-        double pathRate = 0;
-        Layer dp = unwrap(layer(conf, prefix + ".drop_path"));
-        if (dp != null) {
-            if (!(dp instanceof DropoutLayer) || !(dp.getIDropout() instanceof DropPath)
-                    || !readsOnly(conf, prefix + ".drop_path", last)) {
-                return null;
-            }
-            pathRate = ((DropPath) dp.getIDropout()).getRate();
-            branch = prefix + ".drop_path";
-        }
-        String sum = block == null ? null : sumOf(conf, block + TransCnnBlock.RES1, x, branch)
-                ? block + TransCnnBlock.RES1 : sumOf(conf, block, x, branch) ? block : null;
-        if (sum != null) {
-            attention = attention.withResidual(pathRate);
-            if (dp != null) {
-                members.add(branch);
-            }
-            members.add(sum);
-            name = sum;
-            last = sum;
-        } else if (dp != null) {
+        Residual res = residual(conf, prefix, last, x,
+                block == null ? List.of() : List.of(block + TransCnnBlock.RES1, block), members);
+        if (res == null) {
             return null;
+        }
+        String name = prefix;
+        if (res.sum != null) {
+            attention = attention.withResidual(res.pathRate);
+            name = res.sum;
+            last = res.sum;
         }
         for (String m : members) {
             GraphVertex v = conf.getVertices().get(m);
