@@ -2,20 +2,14 @@ package org.transcnn.layers;
 
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
-import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
-import org.deeplearning4j.nn.conf.layers.InputTypeUtil;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
 import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.config.NoOp;
-import org.nd4j.linalg.learning.regularization.Regularization;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -69,7 +63,7 @@ import java.util.Map;
  * <p>To put H-MHSA into any CNN graph, use {@link #insertAfter}: it adds {@code x + HMHSA(x)} after a vertex and
  * reconnects that vertex's consumers.
  */
-public class HMHSA extends BaseLayer {
+public class HMHSA extends FusedBlock {
 
     /** Parameter keys (see the class javadoc for the order). */
     public static final String NORM_W = "norm.weight";
@@ -362,12 +356,7 @@ public class HMHSA extends BaseLayer {
     }
 
     @Override
-    public InputType getOutputType(int layerIndex, InputType inputType) {
-        requireInput(inputType);
-        return inputType;
-    }
-
-    private void requireInput(InputType inputType) {
+    void requireInput(InputType inputType) {
         if (!(inputType instanceof InputType.InputTypeConvolutional)) {
             throw new IllegalArgumentException("H-MHSA " + getLayerName() + " expects convolutional input [" + channels
                     + ", " + height + ", " + width + "], got " + inputType);
@@ -378,31 +367,6 @@ public class HMHSA extends BaseLayer {
                     + ", " + height + ", " + width + "], got [" + c.getChannels() + ", " + c.getHeight() + ", "
                     + c.getWidth() + "]");
         }
-    }
-
-    @Override
-    public void setNIn(InputType inputType, boolean override) {
-        requireInput(inputType);
-    }
-
-    @Override
-    public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
-        return InputTypeUtil.getPreProcessorForInputTypeCnnLayers(inputType, getLayerName());
-    }
-
-    @Override
-    public IUpdater getUpdaterByParam(String paramName) {
-        return HMHSAParams.isRunningStatistic(paramName) ? new NoOp() : iUpdater;
-    }
-
-    @Override
-    public List<Regularization> getRegularizationByParam(String paramName) {
-        return HMHSAParams.isWeightKey(paramName) ? regularization : null;
-    }
-
-    @Override
-    public boolean isPretrainParam(String paramName) {
-        return false;
     }
 
     @Override

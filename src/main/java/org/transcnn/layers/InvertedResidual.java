@@ -2,11 +2,8 @@ package org.transcnn.layers;
 
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
-import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
-import org.deeplearning4j.nn.conf.layers.InputTypeUtil;
 import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
 import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.deeplearning4j.optimize.api.TrainingListener;
@@ -14,9 +11,6 @@ import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationSwish;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.config.NoOp;
-import org.nd4j.linalg.learning.regularization.Regularization;
 
 import java.util.Collection;
 import java.util.List;
@@ -60,7 +54,7 @@ import java.util.List;
  * <p>Models saved before this layer existed hold the IRB as separate vertices ({@code .conv1.0} .. {@code .conv3.1},
  * {@code .conv.drop_path} and the block's sum); {@link LegacyBlocks} converts them on load.
  */
-public class InvertedResidual extends BaseLayer {
+public class InvertedResidual extends FusedBlock {
 
     /** Parameter keys, in the order of the layer's parameter view. */
     public static final String W1 = "conv1.0.weight";
@@ -273,12 +267,6 @@ public class InvertedResidual extends BaseLayer {
         return InvertedResidualParams.INSTANCE;
     }
 
-    @Override
-    public InputType getOutputType(int layerIndex, InputType inputType) {
-        requireInput(inputType);
-        return inputType;
-    }
-
     private void requireSiLU() {
         if (!supports(activation)) {
             throw new IllegalStateException("IRB " + getLayerName() + ": the fused layer computes SiLU only, got "
@@ -286,38 +274,14 @@ public class InvertedResidual extends BaseLayer {
         }
     }
 
-    private void requireInput(InputType inputType) {
+    @Override
+    void requireInput(InputType inputType) {
         requireSiLU();
         if (!(inputType instanceof InputType.InputTypeConvolutional)
                 || ((InputType.InputTypeConvolutional) inputType).getChannels() != channels) {
             throw new IllegalArgumentException("IRB " + getLayerName() + " expects convolutional input with "
                     + channels + " channels, got " + inputType);
         }
-    }
-
-    @Override
-    public void setNIn(InputType inputType, boolean override) {
-        requireInput(inputType);
-    }
-
-    @Override
-    public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
-        return InputTypeUtil.getPreProcessorForInputTypeCnnLayers(inputType, getLayerName());
-    }
-
-    @Override
-    public IUpdater getUpdaterByParam(String paramName) {
-        return InvertedResidualParams.isRunningStatistic(paramName) ? new NoOp() : iUpdater;
-    }
-
-    @Override
-    public List<Regularization> getRegularizationByParam(String paramName) {
-        return InvertedResidualParams.isWeightKey(paramName) ? regularization : null;
-    }
-
-    @Override
-    public boolean isPretrainParam(String paramName) {
-        return false;
     }
 
     @Override
