@@ -121,13 +121,12 @@ class HMHSATest {
         return fusedKey.substring(0, sep) + "." + module + "_" + param;
     }
 
-    /** Relative error against the larger of the expected values' magnitude and 1e-4 (some gradients are ~0: a bias in front of a BatchNorm, the keys' bias). */
+    /**
+     * Relative error against the larger of the expected values' magnitude and 1e-4 (some gradients are ~0: a bias in
+     * front of a BatchNorm, the keys' bias).
+     */
     static void assertClose(String what, INDArray expected, INDArray actual, double tol) {
-        INDArray e = expected.castTo(DataType.DOUBLE).reshape(actual.length());
-        INDArray a = actual.castTo(DataType.DOUBLE).reshape(actual.length());
-        double scale = Math.max(e.amaxNumber().doubleValue(), 1e-4);
-        double err = a.sub(e).amaxNumber().doubleValue() / scale;
-        assertTrue(err <= tol, what + ": relative error " + err + " (scale " + scale + ")");
+        InvertedResidualTest.assertClose(what, expected, actual, tol, 1e-4);
     }
 
     static void copyParameters(ComputationGraph composed, ComputationGraph fused) {

@@ -140,9 +140,14 @@ class InvertedResidualTest {
     }
 
     static void assertClose(String what, INDArray expected, INDArray actual, double tol) {
+        assertClose(what, expected, actual, tol, 1e-12);
+    }
+
+    /** Largest difference relative to the larger of the expected values' magnitude and {@code floor}. */
+    static void assertClose(String what, INDArray expected, INDArray actual, double tol, double floor) {
         INDArray e = expected.castTo(DataType.DOUBLE).reshape(actual.length());
         INDArray a = actual.castTo(DataType.DOUBLE).reshape(actual.length());
-        double scale = Math.max(e.amaxNumber().doubleValue(), 1e-12);
+        double scale = Math.max(e.amaxNumber().doubleValue(), floor);
         double err = a.sub(e).amaxNumber().doubleValue() / scale;
         assertTrue(err <= tol, what + ": relative error " + err + " (scale " + scale + ")");
     }
