@@ -24,9 +24,11 @@ public final class NormActFloat {
     }
 
     /**
-     * Planes of fewer pixels than this run their elementwise loops (normalise and activate, the activation's
-     * derivative) by {@link VectorNormAct}: C2 vectorises the plain loops itself, but runs their first and last values
-     * scalar, which costs most of a short plane (measured 3-4x slower at 64 pixels, even at 1024, no faster at 4096).
+     * Planes of fewer pixels than this run the activation's derivative by {@link VectorNormAct}: C2 vectorises the
+     * plain loop itself, but runs its first and last values scalar, which costs most of a short plane. The forward
+     * loop (normalise and activate) takes {@link VectorNormAct} at every plane size: C2 compiles its plain form to
+     * scalar code in most runs, about 7x slower at every size, and vectorised only in some
+     * ({@code benchmarks/kernels/.../NormBench.java}, numbers in {@code benchmarks/README.md}).
      */
     static final int VECTOR_BELOW = 1024;
 
@@ -104,7 +106,7 @@ public final class NormActFloat {
             float t = (float) shift[ch];
             for (int n = 0; n < b; n++) {
                 int base = (n * c + ch) * plane;
-                if (VectorSupport.AVAILABLE && plane < VECTOR_BELOW) {
+                if (VectorSupport.AVAILABLE) {
                     VectorNormAct.apply(x, y, base, base + plane, s, t, act);
                 } else {
                     apply(x, y, base, base + plane, s, t, act);

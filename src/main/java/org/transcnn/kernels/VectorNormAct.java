@@ -5,9 +5,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Inner loops of {@link NormActFloat} (same names, same contracts) with the Vector API: the per-channel sums, whose
- * loops add a plane at an offset into a row of partial sums and which Java 17's JIT runs scalar, and the elementwise
- * loops of planes shorter than {@link NormActFloat#VECTOR_BELOW}. Whole vectors here, the last values of a plane by
- * the plain loops; lane by lane the same IEEE operations in the same order as the plain loops (separate multiplies
+ * loops add a plane at an offset into a row of partial sums and which Java 17's JIT runs scalar, the forward loop
+ * (normalise and activate) and the derivative loop of planes shorter than {@link NormActFloat#VECTOR_BELOW}. Whole
+ * vectors here, the last values of a plane by the plain loops; lane by lane the same IEEE operations in the same order as the plain loops (separate multiplies
  * and adds, no fused multiply-add, {@link FastMath#sigmoidFloat}'s rational form), so the results are the same bits,
  * interpreted or compiled, whichever path a plane takes. Used only when {@link VectorSupport#AVAILABLE}; the
  * preferred species, as in the other Vector API kernels (a second vector shape in one JVM made C2 give up on both
