@@ -15,7 +15,7 @@ per class of the innermost frame that names one:
   normalisation/elementwise org.transcnn.kernels.NormAct*, VectorNormAct, ND4J's native ops (adds, activations,
                             dropout, updater)
 (FastMath's functions count for the kernel that calls them.)
-  copies                    copies between ND4J's buffers and the kernels' Java arrays (org.transcnn.layers.Buffers,
+  copies                    copies between ND4J's buffers and the kernels' Java arrays (org.transcnn.layers.runtime.Buffers,
                             org.transcnn.kernels.Bulk*)
   other                     everything else (DL4J's graph bookkeeping, garbage collection helpers, ...)
 OpenBLAS's own worker threads are not Java threads and are not sampled: a GEMM on two cores counts once, as the
@@ -47,7 +47,7 @@ def frame_class(method):
         return "attention"
     if t.startswith(k + "NormAct") or t.startswith(k + "VectorNormAct"):
         return "normalisation/elementwise"
-    if t.startswith("org.transcnn.layers.Buffers") or t.startswith(k + "Bulk"):
+    if t.startswith("org.transcnn.layers.runtime.Buffers") or t.startswith(k + "Bulk"):
         return "copies"
     if t.startswith(k + "HMHSA"):
         # its own loops: pooling, bias sums, the residual sums, dropout and drop-path scaling

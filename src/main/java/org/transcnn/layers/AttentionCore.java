@@ -3,6 +3,8 @@ package org.transcnn.layers;
 import org.transcnn.kernels.AttentionDouble;
 import org.transcnn.kernels.AttentionFloat;
 import org.transcnn.kernels.AttentionLayout;
+import org.transcnn.layers.runtime.Buffers;
+import org.transcnn.layers.runtime.Scratch;
 
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;

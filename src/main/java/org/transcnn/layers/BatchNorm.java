@@ -1,5 +1,6 @@
 package org.transcnn.layers;
 
+import org.transcnn.layers.runtime.BatchNormLayer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.optimize.api.TrainingListener;

@@ -7,6 +7,8 @@ import org.deeplearning4j.nn.conf.layers.InputTypeUtil;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.Regularization;
+import org.transcnn.layers.runtime.BlockParams;
+import org.transcnn.layers.runtime.BlockParams;
 
 import java.util.List;
 

@@ -1,5 +1,6 @@
 package org.transcnn.layers;
 
+import org.transcnn.layers.runtime.GemmConvLayer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;

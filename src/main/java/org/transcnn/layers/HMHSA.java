@@ -10,6 +10,10 @@ import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.layers.runtime.HMHSALayer;
+import org.transcnn.layers.runtime.HMHSALayer;
+import org.transcnn.layers.runtime.HMHSAParams;
+import org.transcnn.layers.runtime.HMHSAParams;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -11,6 +11,10 @@ import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationSwish;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.layers.runtime.InvertedResidualLayer;
+import org.transcnn.layers.runtime.InvertedResidualLayer;
+import org.transcnn.layers.runtime.InvertedResidualParams;
+import org.transcnn.layers.runtime.InvertedResidualParams;
 
 import java.util.Collection;
 import java.util.List;

@@ -1,9 +1,10 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.layers.InvertedResidual;
 
 import java.util.List;
 import java.util.Map;
@@ -13,12 +14,12 @@ import java.util.Map;
  * weights are drawn from the layer's weight initialisation; BatchNorm weights start at 1, biases and running means at
  * 0, running variances at 1 (PyTorch's defaults).
  */
-final class InvertedResidualParams extends BlockParams {
+public final class InvertedResidualParams extends BlockParams {
 
-    static final InvertedResidualParams INSTANCE = new InvertedResidualParams();
+    public static final InvertedResidualParams INSTANCE = new InvertedResidualParams();
 
     /** The keys' prefix of a layer with the residual: the official block's sub-module name. */
-    static final String PREFIX = "conv.";
+    public static final String PREFIX = "conv.";
 
     private static final List<String> KEYS = List.of(InvertedResidual.W1, InvertedResidual.G1, InvertedResidual.B1,
             InvertedResidual.WDW, InvertedResidual.G2, InvertedResidual.B2, InvertedResidual.W3, InvertedResidual.G3,
@@ -32,7 +33,7 @@ final class InvertedResidualParams extends BlockParams {
     private InvertedResidualParams() {
     }
 
-    static List<String> keys(InvertedResidual irb) {
+    public static List<String> keys(InvertedResidual irb) {
         return irb.isResidual() ? RESIDUAL_KEYS : KEYS;
     }
 
@@ -45,7 +46,7 @@ final class InvertedResidualParams extends BlockParams {
     }
 
     /** The torch shape of parameter {@code key} of {@code irb}. */
-    static long[] shape(InvertedResidual irb, String prefixed) {
+    public static long[] shape(InvertedResidual irb, String prefixed) {
         String key = base(prefixed);
         long c = irb.getChannels();
         long e = irb.getHidden();
@@ -73,7 +74,7 @@ final class InvertedResidualParams extends BlockParams {
     }
 
     @Override
-    boolean isWeight(String key) {
+    public boolean isWeight(String key) {
         return isWeightKey(key);
     }
 

@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.transcnn.kernels.PatchGeometry;
 import org.transcnn.kernels.PatchesDouble;
@@ -19,11 +19,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.transcnn.layers.GemmConv;
 
 import java.util.Arrays;
 
 /**
- * Runtime layer of {@link GemmConv} and {@link PointwiseConv}. 1x1 stride-1 kernels multiply each image in place:
+ * Runtime layer of {@link GemmConv} and {@link org.transcnn.layers.PointwiseConv}. 1x1 stride-1 kernels multiply each image in place:
  * image b of the NCHW batch is the row-major matrix [Cin, H*W], so y_b = W x_b, dx_b = W^T dy_b and
  * dW = sum_b dy_b x_b^T are GEMMs on ND4J's buffers with no layout copies (the bias is written into y before the
  * GEMM adds onto it). Larger kernels gather the batch into a patch matrix [Cin*kH*kW, B*Ho*Wo], multiply it by the

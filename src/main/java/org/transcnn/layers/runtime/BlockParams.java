@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -16,7 +16,7 @@ import java.util.Map;
  * torch shape; the weights are the keys {@link #isWeight} names; there are no DL4J bias keys (biases are not
  * regularised, which {@link #isWeight} already says).
  */
-abstract class BlockParams implements ParamInitializer {
+public abstract class BlockParams implements ParamInitializer {
 
     /** The parameter keys of {@code layer}, in the order of its parameter view. */
     abstract List<String> keys(Layer layer);
@@ -25,12 +25,12 @@ abstract class BlockParams implements ParamInitializer {
     abstract long[] shape(Layer layer, String key);
 
     /** Whether {@code key} is a convolution weight (weight decay, weight initialisation). */
-    abstract boolean isWeight(String key);
+    public abstract boolean isWeight(String key);
 
     /** The block's name in error messages ("IRB", "H-MHSA"). */
     abstract String what();
 
-    static boolean isRunningStatistic(String key) {
+    public static boolean isRunningStatistic(String key) {
         return key.endsWith(".mean") || key.endsWith(".var");
     }
 

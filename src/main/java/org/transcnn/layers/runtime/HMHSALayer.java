@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -13,6 +13,7 @@ import org.transcnn.kernels.HMHSADouble;
 import org.transcnn.kernels.HMHSAFloat;
 import org.transcnn.kernels.HMHSAShape;
 import org.transcnn.kernels.Norm;
+import org.transcnn.layers.HMHSA;
 
 import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;

@@ -1,9 +1,10 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.transcnn.layers.HMHSA;
 
 import java.util.List;
 import java.util.Map;
@@ -13,12 +14,12 @@ import java.util.Map;
  * drawn from the layer's weight initialisation, convolution biases start at 0; BatchNorm weights start at 1, biases
  * and running means at 0, running variances at 1 (PyTorch's defaults).
  */
-final class HMHSAParams extends BlockParams {
+public final class HMHSAParams extends BlockParams {
 
-    static final HMHSAParams INSTANCE = new HMHSAParams();
+    public static final HMHSAParams INSTANCE = new HMHSAParams();
 
     /** The keys' prefix of a layer with the residual: the official block's sub-module name. */
-    static final String PREFIX = "attn.";
+    public static final String PREFIX = "attn.";
 
     private static final List<String> GLOBAL_KEYS = List.of(HMHSA.NORM_W, HMHSA.NORM_B, HMHSA.QKV_W, HMHSA.QKV_B,
             HMHSA.PROJ_W, HMHSA.PROJ_B, HMHSA.NORM_M, HMHSA.NORM_V);
@@ -31,7 +32,7 @@ final class HMHSAParams extends BlockParams {
     private HMHSAParams() {
     }
 
-    static List<String> keys(HMHSA a) {
+    public static List<String> keys(HMHSA a) {
         List<String> base = a.getGridSize() > 1 ? HIERARCHICAL_KEYS : GLOBAL_KEYS;
         return a.isResidual() ? base.stream().map(k -> PREFIX + k).toList() : base;
     }
@@ -45,7 +46,7 @@ final class HMHSAParams extends BlockParams {
     }
 
     /** The torch shape of parameter {@code key} of {@code a}. */
-    static long[] shape(HMHSA a, String prefixed) {
+    public static long[] shape(HMHSA a, String prefixed) {
         String key = base(prefixed);
         long c = a.getChannels();
         switch (key) {
@@ -76,7 +77,7 @@ final class HMHSAParams extends BlockParams {
     }
 
     @Override
-    boolean isWeight(String key) {
+    public boolean isWeight(String key) {
         return isWeightKey(key);
     }
 

@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -17,6 +17,7 @@ import org.transcnn.kernels.Activation;
 import org.transcnn.kernels.NormActDouble;
 import org.transcnn.kernels.NormActFloat;
 import org.transcnn.kernels.Norm;
+import org.transcnn.layers.BatchNorm;
 
 import java.util.Arrays;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -15,6 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.kernels.DepthwiseDouble;
 import org.transcnn.kernels.DepthwiseFloat;
+import org.transcnn.layers.DepthwiseConv;
 
 import java.util.Arrays;
 

@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.transcnn.kernels.ArrayPool;
 
@@ -16,7 +16,7 @@ import java.util.Map;
  * the garbage collector. A caller takes an array, uses it only within the call, and gives it back exactly once;
  * after that it must not touch it.
  */
-final class Scratch {
+public final class Scratch {
 
     /** Arrays shorter than this (32 KB of doubles) are ordinary allocations. */
     static final int MIN_POOLED = 1 << 12;
@@ -67,19 +67,19 @@ final class Scratch {
     }
 
     /** An array of {@code n} values with unspecified contents. */
-    static double[] take(int n) {
+    public static double[] take(int n) {
         double[] a = n < MIN_POOLED ? null : (double[]) poll(new Key(false, n));
         return a != null ? a : new double[n];
     }
 
     /** A float array of {@code n} values with unspecified contents. */
-    static float[] takeFloats(int n) {
+    public static float[] takeFloats(int n) {
         float[] a = n < MIN_POOLED ? null : (float[]) poll(new Key(true, n));
         return a != null ? a : new float[n];
     }
 
     /** An array of {@code n} zeros. */
-    static double[] zeros(int n) {
+    public static double[] zeros(int n) {
         double[] a = n < MIN_POOLED ? null : (double[]) poll(new Key(false, n));
         if (a == null) {
             return new double[n];
@@ -89,7 +89,7 @@ final class Scratch {
     }
 
     /** A float array of {@code n} zeros. */
-    static float[] zerosFloats(int n) {
+    public static float[] zerosFloats(int n) {
         float[] a = n < MIN_POOLED ? null : (float[]) poll(new Key(true, n));
         if (a == null) {
             return new float[n];
@@ -99,7 +99,7 @@ final class Scratch {
     }
 
     /** Returns arrays for reuse; each array at most once (a {@code null} or a repeated argument is skipped). */
-    static void give(double[]... arrays) {
+    public static void give(double[]... arrays) {
         for (int i = 0; i < arrays.length; i++) {
             double[] a = arrays[i];
             if (a != null && a.length >= MIN_POOLED && !repeated(arrays, i)) {
@@ -109,7 +109,7 @@ final class Scratch {
     }
 
     /** {@link #give(double[]...)} for float arrays. */
-    static void give(float[]... arrays) {
+    public static void give(float[]... arrays) {
         for (int i = 0; i < arrays.length; i++) {
             float[] a = arrays[i];
             if (a != null && a.length >= MIN_POOLED && !repeated(arrays, i)) {

@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -17,7 +17,7 @@ import java.util.stream.IntStream;
  * Between ND4J arrays and the kernels: copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java float or
  * double arrays in C order, and {@link Gemm} on ND4J's buffers in place.
  */
-final class Buffers {
+public final class Buffers {
 
 
     /** Chunk buffers, reused across calls. */
@@ -121,7 +121,7 @@ final class Buffers {
     }
 
     /** The values of {@code a} in C order, in a {@link Scratch} array the caller gives back. */
-    static double[] read(INDArray a) {
+    public static double[] read(INDArray a) {
         INDArray c = contiguous(a);
         if (c.dataType() != DataType.DOUBLE && c.dataType() != DataType.FLOAT) {
             return c.data().asDouble();
@@ -146,7 +146,7 @@ final class Buffers {
     }
 
     /** The values of the FLOAT array {@code a} in C order, in a {@link Scratch} float array the caller gives back. */
-    static float[] readFloats(INDArray a) {
+    public static float[] readFloats(INDArray a) {
         INDArray c = contiguous(a);
         if (c.dataType() != DataType.FLOAT) {
             throw new IllegalStateException("readFloats needs a FLOAT array, got " + c.dataType());
@@ -159,7 +159,7 @@ final class Buffers {
     }
 
     /** Writes {@code values} (C order) into the C-ordered, offset-0 FLOAT array {@code out}; returns {@code out}. */
-    static INDArray write(float[] values, INDArray out) {
+    public static INDArray write(float[] values, INDArray out) {
         if (!isDense(out) || out.length() != values.length || out.dataType() != DataType.FLOAT) {
             throw new IllegalStateException("output must be a fresh C-ordered FLOAT array of " + values.length);
         }
@@ -169,7 +169,7 @@ final class Buffers {
     }
 
     /** Writes {@code values} (C order) into the C-ordered, offset-0 array {@code out}; returns {@code out}. */
-    static INDArray write(double[] values, INDArray out) {
+    public static INDArray write(double[] values, INDArray out) {
         if (!isDense(out) || out.length() != values.length) {
             throw new IllegalStateException("output must be a fresh C-ordered array of " + values.length);
         }

@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.layers.BaseLayer;
@@ -16,7 +16,7 @@ import org.transcnn.kernels.Norm;
  *
  * @param <C> the layer configuration
  */
-abstract class BlockLayer<C extends org.deeplearning4j.nn.conf.layers.BaseLayer> extends BaseLayer<C> {
+public abstract class BlockLayer<C extends org.deeplearning4j.nn.conf.layers.BaseLayer> extends BaseLayer<C> {
 
     BlockLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -42,7 +42,7 @@ abstract class BlockLayer<C extends org.deeplearning4j.nn.conf.layers.BaseLayer>
     }
 
     /**
-     * A dropout mask of {@code n} values, 0 or 1 / (1 - rate), drawn as DL4J's SpatialDropout and {@link DropPath}
+     * A dropout mask of {@code n} values, 0 or 1 / (1 - rate), drawn as DL4J's SpatialDropout and {@link org.transcnn.layers.DropPath}
      * draw theirs (ND4J's inverted dropout on ones), so that a fused block and its composition draw the same masks
      * from the same seed; null when not training or not dropping. Returned as a float[] or double[] for the kernel.
      */

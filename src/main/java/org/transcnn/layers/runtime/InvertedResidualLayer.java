@@ -1,4 +1,4 @@
-package org.transcnn.layers;
+package org.transcnn.layers.runtime;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -13,6 +13,7 @@ import org.transcnn.kernels.InvertedResidualDouble;
 import org.transcnn.kernels.InvertedResidualFloat;
 import org.transcnn.kernels.InvertedResidualShape;
 import org.transcnn.kernels.Norm;
+import org.transcnn.layers.InvertedResidual;
 
 import java.lang.ref.Reference;
 import java.util.Arrays;
