@@ -26,6 +26,17 @@ public abstract class FusedBlock extends BaseLayer {
     /** Throws, naming the layer, expected and actual, unless this block takes {@code inputType}. */
     abstract void requireInput(InputType inputType);
 
+    /** DL4J decay of all the block's BatchNorm running statistics (PyTorch momentum = 1 - decay). */
+    public abstract double getDecay();
+
+    /**
+     * The parameter keys of the block's BatchNorm running statistics, in pairs {@code P.mean, P.var} per norm
+     * {@code P}, in parameter order: what {@link org.transcnn.models.PreciseBatchNorm} re-estimates.
+     */
+    public List<String> runningStatisticKeys() {
+        return params().paramKeys(this).stream().filter(BlockParams::isRunningStatistic).toList();
+    }
+
     private BlockParams params() {
         return (BlockParams) initializer();
     }

@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -77,6 +78,19 @@ final class TrainCommand implements Callable<Integer> {
             + "offset on the 32x32 canvas and mirror); default ${DEFAULT-VALUE}")
     String augment = D.augment().cliName();
 
+    @Option(names = "--precise-bn", paramLabel = "IMAGES", description = "before each evaluation and checkpoint, "
+            + "re-estimate the BatchNorm running statistics from this many training images (a fixed sample drawn from "
+            + "the seed; training-mode passes with the final weights, which stay unchanged), as fvcore's PreciseBN; "
+            + "0: keep the running statistics as training left them (default ${DEFAULT-VALUE})")
+    int preciseBn = D.preciseBn();
+
+    @Option(names = "--time-budget", paramLabel = "SECONDS", description = "end training after the batch that is "
+            + "running when SECONDS (a number above 0) have passed since the command started (JVM start and data "
+            + "loading included; a resumed run also counts the time its earlier sessions recorded), then re-estimate "
+            + "the BatchNorm statistics, evaluate and save as after an epoch; metrics.json says why the run stopped. "
+            + "A run stopped so is complete: --resume has nothing more to do (default: no budget)")
+    Double timeBudget;
+
     @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks)")
     boolean ablation;
 
@@ -129,6 +143,15 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * When the command started, as a {@link System#nanoTime} value, for {@code --time-budget}: in the
+     * {@code bin/transcnn} process the JVM's start (so start-up counts), elsewhere (tests, a host application) now.
+     */
+    private static long commandStart() {
+        long now = System.nanoTime();
+        return handleInterrupts ? now - ManagementFactory.getRuntimeMXBean().getUptime() * 1_000_000L : now;
+    }
+
     /** The trainer for these options; a bad value is a parameter error naming the option. */
     private Trainer trainer(PrintStream log) {
         try {
@@ -141,9 +164,14 @@ final class TrainCommand implements Callable<Integer> {
                         + "benchmark, predict and summary)");
             }
             int width = channels != null ? channels : deprecatedWidth != null ? deprecatedWidth : D.width();
+            if (timeBudget != null && !(timeBudget > 0 && timeBudget < Double.POSITIVE_INFINITY)) {
+                throw new IllegalArgumentException("--time-budget " + Trainer.Options.number(timeBudget)
+                        + ": expected a finite number of seconds above 0");
+            }
             Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
             return new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, warmupEpochs,
-                    labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment)), parallel, log);
+                    labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment), preciseBn,
+                    timeBudget == null ? 0 : timeBudget), parallel, log, commandStart());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -6,11 +6,14 @@ import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 
 import java.util.NoSuchElementException;
 import java.util.Random;
+import java.util.function.BooleanSupplier;
 
 /**
  * The training batches of one epoch, in order, for one model or for DL4J's {@code ParallelWrapper}: images
  * {@code order[0..count)} in batches of {@code batchSize}, augmented on the calling thread (so the data are the same
- * whatever the number of workers). Each batch's labels are handed to the {@link EpochMeter} that scores it.
+ * whatever the number of workers). Each batch's labels are handed to the {@link EpochMeter} that scores it. When
+ * {@code stop} says so (the time budget is spent), the epoch ends early after the batch then training; the first
+ * batch is always given, so that every epoch trains.
  */
 final class EpochBatches implements MultiDataSetIterator {
 
@@ -22,10 +25,11 @@ final class EpochBatches implements MultiDataSetIterator {
     private final Random random;
     private final double smoothing;
     private final EpochMeter meter;
+    private final BooleanSupplier stop;
     private int from;
 
     EpochBatches(Batches source, int[] order, int count, int batchSize, Augment augment, Random random,
-                 double smoothing, EpochMeter meter) {
+                 double smoothing, EpochMeter meter, BooleanSupplier stop) {
         this.source = source;
         this.order = order;
         this.count = count;
@@ -34,16 +38,17 @@ final class EpochBatches implements MultiDataSetIterator {
         this.random = random;
         this.smoothing = smoothing;
         this.meter = meter;
+        this.stop = stop;
     }
 
     @Override
     public boolean hasNext() {
-        return from < count;
+        return from < count && (from == 0 || !stop.getAsBoolean());
     }
 
     @Override
     public MultiDataSet next() {
-        if (!hasNext()) {
+        if (from >= count) {
             throw new NoSuchElementException("the epoch has no more batches");
         }
         int to = Math.min(count, from + batchSize);

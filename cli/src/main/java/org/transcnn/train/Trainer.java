@@ -20,6 +20,7 @@ import org.transcnn.data.FashionMnist;
 import org.transcnn.io.ModelFile;
 import org.transcnn.io.OutputFiles;
 import org.transcnn.models.ModelSummary;
+import org.transcnn.models.PreciseBatchNorm;
 import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 
@@ -34,11 +35,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
  * Trains and evaluates TransCNN on Fashion-MNIST: Adam with decoupled weight decay, linear warm-up and cosine decay
- * of the learning rate, random shifts and mirroring, label smoothing; the test set is scored after every epoch.
+ * of the learning rate, random shifts and mirroring, label smoothing; the test set is scored after every epoch, with
+ * the BatchNorm running statistics first re-estimated from a fixed sample of training images ({@code --precise-bn},
+ * {@link PreciseBatchNorm}: short runs otherwise evaluate with statistics that lag far behind the weights). A
+ * {@code --time-budget} ends training after the batch during which it runs out, or after the epoch's evaluation;
+ * the run is then evaluated and saved as after an epoch, and is complete.
  * After each epoch the model (with updater state) and the run state (options, per-epoch history) are saved together
  * in {@code OUT/model.zip}, replaced atomically, so {@code --resume} continues an interrupted run to the same result
  * as an uninterrupted one (a resume with different options is refused). {@code OUT/metrics.json} and the curves {@code OUT/curves.png} are rewritten after
@@ -67,10 +73,16 @@ public final class Trainer {
      * @param data the Fashion-MNIST directory, which must hold the dataset; null for {@link FashionMnist#DEFAULT_DIR}
      *             or, when that has none, the embedded sample (see {@link FashionMnist#open})
      * @param trainLimit the first N training images only; 0 for all of them
+     * @param preciseBn training images (a fixed sample drawn from the seed) from which the BatchNorm running
+     *                  statistics are re-estimated before every evaluation and checkpoint (see
+     *                  {@link PreciseBatchNorm}); 0 for none (as in checkpoints written before it existed)
+     * @param timeBudget seconds after which training ends, at the end of the batch then running (counted from
+     *                   the trainer's start, see {@link Trainer#Trainer(Options, Parallelism, PrintStream, long)});
+     *                   0 for no budget
      */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
-                          int width, int trainLimit, Augment augment) {
+                          int width, int trainLimit, Augment augment, int preciseBn, double timeBudget) {
 
         /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
         public Options {
@@ -98,6 +110,14 @@ public final class Trainer {
                 throw new IllegalArgumentException("--limit " + trainLimit + ": expected 0 (all training images) or "
                         + "more");
             }
+            if (preciseBn < 0) {
+                throw new IllegalArgumentException("--precise-bn " + preciseBn + ": expected 0 (off) or a number of "
+                        + "training images");
+            }
+            if (!(timeBudget >= 0) || Double.isInfinite(timeBudget)) {
+                throw new IllegalArgumentException("--time-budget " + number(timeBudget) + ": expected a finite "
+                        + "number of seconds above 0");
+            }
         }
 
         private static void atLeast(String option, int value, int min) {
@@ -107,14 +127,14 @@ public final class Trainer {
         }
 
         /** {@code v} as a user would type it: 0 and 2 rather than 0.0 and 2.0. */
-        static String number(double v) {
+        public static String number(double v) {
             return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
         }
 
         /** These options with another data directory, output directory and resume flag (the same run otherwise). */
         Options forRun(Path dataDir, Path outDir, boolean resumeRun) {
             return new Options(dataDir, outDir, epochs, batchSize, learningRate, weightDecay, warmupEpochs,
-                    labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment);
+                    labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment, preciseBn, timeBudget);
         }
 
         /**
@@ -151,8 +171,11 @@ public final class Trainer {
             return b.toString();
         }
 
-        /** The settings that define the run, by option name, as the command line spells their values. */
-        private Map<String, String> settings() {
+        /**
+         * The settings that define the run (every option that changes its result), by option name, as the command
+         * line spells their values.
+         */
+        public Map<String, String> settings() {
             Map<String, String> m = new LinkedHashMap<>();
             m.put("--epochs", Integer.toString(epochs));
             m.put("--batch-size", Integer.toString(batchSize));
@@ -165,13 +188,18 @@ public final class Trainer {
             m.put("--channels", Integer.toString(width));
             m.put("--limit", Integer.toString(trainLimit));
             m.put("--augment", augment.cliName());
+            m.put("--precise-bn", Integer.toString(preciseBn));
+            m.put("--time-budget", timeBudget > 0 ? number(timeBudget) : "none");
             return m;
         }
 
-        /** Data from the default location (or the sample), out {@code runs/fashion-mnist}, 5 epochs, batch 128. */
+        /**
+         * Data from the default location (or the sample), out {@code runs/fashion-mnist}, 5 epochs, batch 128,
+         * BatchNorm statistics re-estimated from 512 images, no time budget.
+         */
         public static Options defaults() {
             return new Options(null, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0, Augment.NONE);
+                    42, false, false, 16, 0, Augment.NONE, 512, 0);
         }
     }
 
@@ -188,9 +216,18 @@ public final class Trainer {
     static final java.util.regex.Pattern LEFTOVER = java.util.regex.Pattern.compile(
             "\\.(model\\.zip|metrics\\.json|curves\\.png)\\.[0-9]+\\.tmp");
 
+    /** {@link State#stoppedBy} of a run that trained all its epochs. */
+    public static final String STOPPED_BY_EPOCHS = "epochs";
+    /** {@link State#stoppedBy} of a run that ended at its {@code --time-budget}. */
+    public static final String STOPPED_BY_BUDGET = "time-budget";
+
     private final Options o;
     private final Parallelism parallel;
     private final PrintStream log;
+    /** {@link System#nanoTime} when the command started: {@code --time-budget} counts from it. */
+    private final long startNanos;
+    /** The fixed training images of {@code --precise-bn}, made on first use. */
+    private List<org.nd4j.linalg.dataset.api.MultiDataSet> preciseSample;
     /** Held while a checkpoint (model, metrics, chart) is written; {@link #interrupt} waits for it. */
     private final Object checkpointLock = new Object();
     private volatile boolean stopping;
@@ -199,8 +236,17 @@ public final class Trainer {
         this(options, Parallelism.single(), log);
     }
 
-    /** A run with {@code parallelism.workers()} workers; multi-worker runs refuse {@code --resume}. */
+    /** A run with {@code parallelism.workers()} workers, its time budget counted from now. */
     public Trainer(Options options, Parallelism parallelism, PrintStream log) {
+        this(options, parallelism, log, System.nanoTime());
+    }
+
+    /**
+     * A run with {@code parallelism.workers()} workers; multi-worker runs refuse {@code --resume}. Its
+     * {@code --time-budget} counts from {@code startNanos} (a {@link System#nanoTime} value: the command line passes
+     * the JVM's start, so that start-up and data loading count), plus the wall time a resumed run recorded.
+     */
+    public Trainer(Options options, Parallelism parallelism, PrintStream log, long startNanos) {
         parallelism.checkedForThisMachine();
         if (options.resume() && parallelism.workers() > 1) {
             throw new IllegalArgumentException("--resume cannot continue with --workers " + parallelism.workers()
@@ -209,6 +255,7 @@ public final class Trainer {
         this.o = options;
         this.parallel = parallelism;
         this.log = log;
+        this.startNanos = startNanos;
     }
 
     /** The TransCNN configuration used for 32x32 Fashion-MNIST inputs, with or without H-MHSA. */
@@ -244,6 +291,11 @@ public final class Trainer {
         }
         Path modelFile = prepareOutput();
         State resumed = o.resume() ? resumable(modelFile) : null;
+        if (resumed != null && STOPPED_BY_BUDGET.equals(resumed.stoppedBy)) {
+            log.printf("transcnn: the run in %s ended at its time budget (%s s) in epoch %d of %d; nothing to do%n",
+                    o.out(), Options.number(o.timeBudget()), resumed.history.size(), o.epochs());
+            return new ArrayList<>(resumed.history);
+        }
         if (resumed != null && resumed.history.size() >= o.epochs()) {
             log.printf("transcnn: the run in %s is complete (%d of %d epochs); nothing to do%n", o.out(),
                     resumed.history.size(), o.epochs());
@@ -283,12 +335,15 @@ public final class Trainer {
         Nd4j.getMemoryManager().setAutoGcWindow(2000);
         ModelSummary size = ModelSummary.of(net.getConfiguration(), InputType.convolutional(INPUT_SIZE, INPUT_SIZE, 1));
         log.printf("TransCNN%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
-                        + "and %,d test images, %d epochs, batch %d, augmentation %s%s%n",
+                        + "and %,d test images, %d epochs, batch %d, augmentation %s%s, %s%s%n",
                 o.ablation() ? " IRB-only ablation" : "", size.params(), size.macs() / 1e6, data.source(), trainCount,
                 data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), parallel.workers() == 1 ? ""
                         : String.format(", %d workers (%s)", parallel.workers(),
                         parallel.mode() == Parallelism.Mode.AVERAGING ? "averaging every "
-                                + parallel.averagingFrequency() + " rounds" : "shared gradients"));
+                                + parallel.averagingFrequency() + " rounds" : "shared gradients"),
+                o.preciseBn() > 0 ? String.format("BatchNorm statistics re-estimated from %,d training images before "
+                        + "each evaluation", Math.min(o.preciseBn(), trainCount)) : "running BatchNorm statistics",
+                o.timeBudget() > 0 ? ", time budget " + Options.number(o.timeBudget()) + " s" : "");
         EpochMeter meter = new EpochMeter();
         ParallelWrapper wrapper = parallel.workers() == 1 ? null : wrapper(net, meter);
         Consumer<MultiDataSetIterator> fitEpoch = wrapper != null ? it -> fitParallel(wrapper, it) : it -> {
@@ -300,6 +355,9 @@ public final class Trainer {
             net.setListeners(meter);
         }
         long start = System.nanoTime();
+        double prior = priorSeconds;
+        BooleanSupplier overBudget = () -> o.timeBudget() > 0
+                && prior + (System.nanoTime() - startNanos) / 1e9 >= o.timeBudget();
         int stop = (int) Math.min(o.epochs(), (long) history.size() + maxEpochs);
         for (int epoch = history.size(); epoch < stop; epoch++) {
             Nd4j.getRandom().setSeed(o.seed() * 7919L + epoch);
@@ -317,10 +375,20 @@ public final class Trainer {
                     .build()) {
                 meter.start(bar);
                 fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), o.augment(), random,
-                        o.labelSmoothing(), meter));
+                        o.labelSmoothing(), meter, overBudget));
             }
             double seconds = (System.nanoTime() - epochStart) / 1e9;
+            long images = meter.seen();
+            boolean partial = images < trainCount;
+            if (o.preciseBn() > 0) {
+                // masks of dropout and drop path come from ND4J's generator: seeded for the same result on resume
+                Nd4j.getRandom().setSeed(o.seed() * 7919L + 104_729L + epoch);
+                PreciseBatchNorm.recompute(net, preciseSample(train, trainCount).iterator(), o.preciseBn());
+            }
             Evaluation test = Evaluation.of(net, data.test(), INPUT_SIZE, 250);
+            // after the re-estimation and the evaluation, which count towards the budget: a next epoch would
+            // otherwise start past it (and train its first batch)
+            boolean budgetStop = partial || (epoch < o.epochs() - 1 && overBudget.getAsBoolean());
             Epoch e = new Epoch(epoch + 1, meter.meanLoss(), meter.accuracy(), test.accuracy(),
                     meter.seen() / seconds, seconds, Benchmark.rssMb());
             history.add(e);
@@ -333,19 +401,30 @@ public final class Trainer {
             state.trainImages = data.train().count();
             state.testImages = data.test().count();
             state.dataSource = data.source();
-            String stateJson = new ObjectMapper().writeValueAsString(state);
             boolean last = epoch == o.epochs() - 1;
+            state.stoppedBy = budgetStop ? STOPPED_BY_BUDGET : last ? STOPPED_BY_EPOCHS : null;
+            state.lastEpochImages = partial ? (int) images : null;
+            state.trainCount = trainCount;
+            String stateJson = new ObjectMapper().writeValueAsString(state);
             synchronized (checkpointLock) {
                 if (stopping) {
                     break;
                 }
                 ModelFile.save(net, modelFile, true, Map.of(STATE_ENTRY, stateJson));
-                writeMetrics(size, history, wall, last ? test : null);
+                writeMetrics(size, state, last || budgetStop ? test : null);
                 writeChart(history);
             }
             // printed once the checkpoint is complete: an epoch that was reported is one that --resume keeps
             log.printf("epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f, %.0f images/s, RSS %d MB%n",
                     e.epoch(), e.trainLoss(), e.trainAccuracy(), e.testAccuracy(), e.imagesPerSecond(), e.rssMb());
+            if (budgetStop) {
+                log.printf("test accuracy %.4f after %.2f of %d epochs (stopped at the time budget of %s s), %s%n",
+                        test.accuracy(), epoch + (double) images / trainCount, o.epochs(),
+                        Options.number(o.timeBudget()),
+                        Duration.ofSeconds((long) wall).toString().substring(2).toLowerCase());
+                log.print(test.confusionTable(FashionMnist.CLASSES));
+                break;
+            }
             if (last) {
                 log.printf("test accuracy %.4f after %d epochs, %s%n", test.accuracy(), o.epochs(),
                         Duration.ofSeconds((long) wall).toString().substring(2).toLowerCase());
@@ -353,6 +432,34 @@ public final class Trainer {
             }
         }
         return history;
+    }
+
+    /**
+     * The images of {@code --precise-bn}: the first of a permutation of the run's training images drawn from the
+     * seed (the same in every epoch and on resume), centred as for evaluation, in batches of the training batch size
+     * (batch statistics depend on it).
+     */
+    private List<org.nd4j.linalg.dataset.api.MultiDataSet> preciseSample(Batches train, int trainCount) {
+        if (preciseSample == null) {
+            int n = Math.min(o.preciseBn(), trainCount);
+            int[] idx = new int[trainCount];
+            for (int i = 0; i < trainCount; i++) {
+                idx[i] = i;
+            }
+            Random r = new Random(o.seed() * 1_000_033L + 0x5EED_B47CL);
+            for (int i = trainCount - 1; i > 0; i--) {
+                int j = r.nextInt(i + 1);
+                int t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+            List<org.nd4j.linalg.dataset.api.MultiDataSet> batches = new ArrayList<>();
+            for (int from = 0; from < n; from += o.batchSize()) {
+                batches.add(train.batch(idx, from, Math.min(n, from + o.batchSize()), Augment.NONE, null, 0));
+            }
+            preciseSample = batches;
+        }
+        return preciseSample;
     }
 
     /**
@@ -479,6 +586,15 @@ public final class Trainer {
         public Integer trainImages;
         public Integer testImages;
         public String dataSource;
+        /**
+         * Why the run ended: {@value #STOPPED_BY_EPOCHS} or {@value #STOPPED_BY_BUDGET} (then {@code --resume} has
+         * nothing more to do); null while it goes on and in checkpoints written before it existed.
+         */
+        public String stoppedBy;
+        /** Images trained in the last epoch when the time budget ended it early; null when it is complete. */
+        public Integer lastEpochImages;
+        /** Images of a complete epoch (the training set, or {@code --limit}); absent in checkpoints before it. */
+        public Integer trainCount;
     }
 
     /**
@@ -506,12 +622,31 @@ public final class Trainer {
         OutputFiles.replace(file, out -> mapper.writeValue(out, value));
     }
 
-    private void writeMetrics(ModelSummary size, List<Epoch> history, double wall, Evaluation finalEval)
-            throws IOException {
+    /**
+     * {@value #METRICS_FILE}: the final (or latest) accuracies, why the run stopped ({@code stopped_by}: null while
+     * it goes on), the recipe (every option that changes the result, as the command line spells it), images trained
+     * and training throughput, sizes, and per-epoch rows.
+     */
+    private void writeMetrics(ModelSummary size, State state, Evaluation finalEval) throws IOException {
+        List<Epoch> history = state.history;
         Map<String, Object> m = new LinkedHashMap<>();
         Epoch lastEpoch = history.get(history.size() - 1);
         m.put("test_accuracy", lastEpoch.testAccuracy());
-        m.put("wall_seconds", wall);
+        m.put("train_accuracy", lastEpoch.trainAccuracy());
+        m.put("stopped_by", state.stoppedBy);
+        m.put("time_budget_seconds", o.timeBudget() > 0 ? o.timeBudget() : null);
+        m.put("precise_bn_images", o.preciseBn());
+        m.put("wall_seconds", state.wallSeconds);
+        long imagesTrained = 0;
+        double trainSeconds = 0;
+        for (Epoch e : history) {
+            imagesTrained += imagesOf(e, state);
+            trainSeconds += e.seconds();
+        }
+        m.put("images_trained", imagesTrained);
+        m.put("images_per_second", imagesTrained / trainSeconds);
+        m.put("recipe", o.settings());
+        m.put("command", command(false));
         m.put("model", o.ablation() ? "TransCNN IRB-only ablation" : "TransCNN");
         m.put("width", o.width());
         m.put("batch_size", o.batchSize());
@@ -528,6 +663,7 @@ public final class Trainer {
         for (Epoch e : history) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("epoch", e.epoch());
+            row.put("images", imagesOf(e, state));
             row.put("train_loss", e.trainLoss());
             row.put("train_accuracy", e.trainAccuracy());
             row.put("test_accuracy", e.testAccuracy());
@@ -542,6 +678,12 @@ public final class Trainer {
             m.put("classes", FashionMnist.CLASSES);
         }
         writeJson(o.out().resolve(METRICS_FILE), m);
+    }
+
+    /** The images epoch {@code e} trained: all but in an epoch the time budget ended early. */
+    private static long imagesOf(Epoch e, State state) {
+        boolean lastOne = e.epoch() == state.history.size();
+        return lastOne && state.lastEpochImages != null ? state.lastEpochImages : state.trainCount;
     }
 
     private void writeChart(List<Epoch> history) throws IOException {

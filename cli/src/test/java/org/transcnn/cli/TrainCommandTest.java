@@ -42,6 +42,10 @@ class TrainCommandTest {
             {"--label-smoothing", "1", "--label-smoothing 1: expected at least 0 and below 1"},
             {"--channels", "0", "--channels 0: expected at least 1"},
             {"--width", "0", "--channels 0: expected at least 1"},
+            {"--precise-bn", "-1", "--precise-bn -1: expected 0 (off) or a number of training images"},
+            {"--time-budget", "0", "--time-budget 0: expected a finite number of seconds above 0"},
+            {"--time-budget", "-2.5", "--time-budget -2.5: expected a finite number of seconds above 0"},
+            {"--time-budget", "Infinity", "--time-budget Infinity: expected a finite number of seconds above 0"},
         };
         for (String[] c : cases) {
             TransCnnCliAccess.Result r = TransCnnCliAccess.run("train", "--out", out.toString(), c[0], c[1]);

@@ -11,6 +11,7 @@ import org.transcnn.data.ImageDataset;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -80,6 +81,37 @@ class BatchesTest {
         }
     }
 
+    /**
+     * An epoch's batches end early once the time budget is spent, after the batch in progress; the first batch is
+     * always given.
+     */
+    @Test
+    void theBatchesOfAnEpochStopWhenTheBudgetIsSpent() {
+        Batches b = new Batches(images(), 32);
+        int[] order = b.order(images().count(), 1, 0);
+        int n = images().count();
+        int[] calls = {0};
+        EpochBatches spentAfterTwo = new EpochBatches(b, order, n, 1, Augment.NONE, null, 0, new EpochMeter(),
+                () -> ++calls[0] > 2);
+        int given = 0;
+        while (spentAfterTwo.hasNext()) {
+            spentAfterTwo.next();
+            given++;
+        }
+        assertEquals(3, given, "the first batch, then two more before the budget ran out");
+        EpochBatches spent = new EpochBatches(b, order, n, 1, Augment.NONE, null, 0, new EpochMeter(), () -> true);
+        assertTrue(spent.hasNext());
+        spent.next();
+        assertFalse(spent.hasNext(), "only the first batch");
+        EpochBatches none = new EpochBatches(b, order, n, 1, Augment.NONE, null, 0, new EpochMeter(), () -> false);
+        int all = 0;
+        while (none.hasNext()) {
+            none.next();
+            all++;
+        }
+        assertEquals(n, all);
+    }
+
     @Test
     void augmentNamesParseAndUnknownOnesAreRefused() {
         for (Augment a : Augment.values()) {
@@ -95,7 +127,7 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                false, false, 16, 0, Augment.NONE)).replaceAll(",?\"augment\":\"NONE\"", "");
+                false, false, 16, 0, Augment.NONE, 512, 0)).replaceAll(",?\"augment\":\"NONE\"", "");
         assertEquals(Augment.SHIFT_FLIP, mapper.readValue(json, Trainer.Options.class).augment());
     }
 }

@@ -28,7 +28,8 @@ class ParallelTrainingTest {
     static Trainer.Options options(Path out, int limit, boolean resume) {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
-                d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, limit, d.augment());
+                d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, limit, d.augment(),
+                d.preciseBn(), 0);
     }
 
     @Test
