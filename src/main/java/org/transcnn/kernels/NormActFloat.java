@@ -98,9 +98,35 @@ public final class NormActFloat {
         }
     }
 
+    /**
+     * Planes of fewer pixels than this (maps of 7 x 7 and less) are normalised and activated image by image over all
+     * channels at once ({@link #applyRows}): a channel's own plane would be shorter than a vector, all of it left to
+     * the scalar tail loop.
+     */
+    static final int ROWS_BELOW = 64;
+
     /** {@code y = act(x * scale_c + shift_c)}, x and y [b, c, plane] (y may be x). */
     public static void forward(float[] x, float[] y, int b, int c, int plane, double[] scale, double[] shift,
             Activation act) {
+        if (plane < ROWS_BELOW) {
+            int n = c * plane;
+            float[] s = new float[n];
+            float[] t = new float[n];
+            for (int ch = 0; ch < c; ch++) {
+                for (int p = ch * plane; p < (ch + 1) * plane; p++) {
+                    s[p] = (float) scale[ch];
+                    t[p] = (float) shift[ch];
+                }
+            }
+            IntStream.range(0, b).parallel().forEach(img -> {
+                if (VectorSupport.AVAILABLE) {
+                    VectorNormAct.applyRows(x, y, img * n, s, t, n, act);
+                } else {
+                    applyRows(x, y, img * n, s, t, 0, n, act);
+                }
+            });
+            return;
+        }
         IntStream.range(0, c).parallel().forEach(ch -> {
             float s = (float) scale[ch];
             float t = (float) shift[ch];
@@ -113,6 +139,23 @@ public final class NormActFloat {
                 }
             }
         });
+    }
+
+    /**
+     * {@code y[base + i] = act(x[base + i] * s[i] + t[i])} for {@code from <= i < to}: {@link #apply} with a scale
+     * and shift per value (one image's channels, each repeated over its plane).
+     */
+    static void applyRows(float[] x, float[] y, int base, float[] s, float[] t, int from, int to, Activation act) {
+        if (act == Activation.SILU) {
+            for (int i = from; i < to; i++) {
+                float z = x[base + i] * s[i] + t[i];
+                y[base + i] = z * FastMath.sigmoidFloat(z);
+            }
+        } else {
+            for (int i = from; i < to; i++) {
+                y[base + i] = x[base + i] * s[i] + t[i];
+            }
+        }
     }
 
     /** {@code y[i] = act(x[i] * s + t)} for {@code from <= i < to}. */

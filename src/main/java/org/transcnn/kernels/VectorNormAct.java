@@ -45,6 +45,10 @@ final class VectorNormAct {
         NormActDouble.activationGradient(x, dy, dx, from, to, s, t, act);
     }
 
+    static void applyRows(double[] x, double[] y, int base, double[] s, double[] t, int n, Activation act) {
+        NormActDouble.applyRows(x, y, base, s, t, 0, n, act);
+    }
+
     static void sums(float[] x, int b, int c, int ch, int plane, float[] acc) {
         int bound = S.loopBound(plane);
         for (int n = 0; n < b; n++) {
@@ -106,6 +110,24 @@ final class VectorNormAct {
             }
         }
         NormActFloat.apply(x, y, i, to, s, t, act);
+    }
+
+    static void applyRows(float[] x, float[] y, int base, float[] s, float[] t, int n, Activation act) {
+        int i = 0;
+        int bound = S.loopBound(n);
+        if (act == Activation.SILU) {
+            for (; i < bound; i += L) {
+                FloatVector z = FloatVector.fromArray(S, x, base + i).mul(FloatVector.fromArray(S, s, i))
+                        .add(FloatVector.fromArray(S, t, i));
+                z.mul(sigmoid(z)).intoArray(y, base + i);
+            }
+        } else {
+            for (; i < bound; i += L) {
+                FloatVector.fromArray(S, x, base + i).mul(FloatVector.fromArray(S, s, i))
+                        .add(FloatVector.fromArray(S, t, i)).intoArray(y, base + i);
+            }
+        }
+        NormActFloat.applyRows(x, y, base, s, t, i, n, act);
     }
 
     static void activationGradient(float[] x, float[] dy, float[] dx, int from, int to, float s, float t,

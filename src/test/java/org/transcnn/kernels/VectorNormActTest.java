@@ -78,4 +78,34 @@ class VectorNormActTest {
         NormActFloat.activationGradient(x, dy, plain, from, to, 0.8f, 0.1f, act);
         assertArrayEquals(plain, vector, "the activation's derivative");
     }
+
+    /**
+     * Small planes are normalised image by image over all channels ({@link NormActFloat#ROWS_BELOW}): the same bits
+     * as the per-channel loops, Vector API or plain.
+     */
+    @ParameterizedTest
+    @CsvSource({"3, 5, 1, SILU", "2, 7, 4, SILU", "2, 9, 16, SILU", "1, 3, 63, SILU", "2, 6, 4, IDENTITY"})
+    void smallPlanesImageByImageMatchThePerChannelLoopsBitForBit(int b, int c, int plane, Activation act) {
+        Random r = new Random(b * 7L + c * 11L + plane);
+        float[] x = gaussian(r, b * c * plane, 6);
+        double[] scale = new double[c];
+        double[] shift = new double[c];
+        for (int ch = 0; ch < c; ch++) {
+            scale[ch] = r.nextGaussian();
+            shift[ch] = r.nextGaussian();
+        }
+        float[] expected = new float[x.length];
+        for (int n = 0; n < b; n++) {
+            for (int ch = 0; ch < c; ch++) {
+                int base = (n * c + ch) * plane;
+                NormActFloat.apply(x, expected, base, base + plane, (float) scale[ch], (float) shift[ch], act);
+            }
+        }
+        float[] rows = new float[x.length];
+        NormActFloat.forward(x, rows, b, c, plane, scale, shift, act);
+        assertArrayEquals(expected, rows, "forward, image by image");
+        float[] inPlace = x.clone();
+        NormActFloat.forward(inPlace, inPlace, b, c, plane, scale, shift, act);
+        assertArrayEquals(expected, inPlace, "forward in place");
+    }
 }
