@@ -42,6 +42,22 @@ final class VectorDepthwise {
         int planes = b * c;
         // planes in chunks, a few per core: small planes cost less than taking a buffer for each
         int chunk = Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
+        if (plane < L) {
+            IntStream.range(0, (planes + chunk - 1) / chunk).parallel().forEach(task -> {
+                for (int bc = task * chunk; bc < Math.min(planes, (task + 1) * chunk); bc++) {
+                    correlateTiny(x, w, (bc % c) * kh * kw, y, bc * plane, h, wd, kh, kw);
+                }
+            });
+            return;
+        }
+        forwardPadded(x, w, y, b, c, h, wd, kh, kw);
+    }
+
+    /** {@link #forward} through the zero-padded planes, whatever their size. */
+    static void forwardPadded(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
+        int plane = h * wd;
+        int planes = b * c;
+        int chunk = Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
         IntStream.range(0, (planes + chunk - 1) / chunk).parallel().forEach(task -> {
             Padded p = Padded.take(h, wd, kh, kw);
             for (int bc = task * chunk; bc < Math.min(planes, (task + 1) * chunk); bc++) {
@@ -54,6 +70,30 @@ final class VectorDepthwise {
             }
             Padded.FREE.give(p);
         });
+    }
+
+    /**
+     * One plane of fewer pixels than a vector (the 2x2 and 1x1 maps of small inputs), directly: each output is the
+     * fused multiply-adds of the taps that fall inside the plane, in {@link #correlate}'s tap order. There a tap in
+     * the padding adds an exact zero to a sum that starts at +0, so the results are the same bits, without padding
+     * a plane and computing a vector of outputs for one to four of them.
+     */
+    private static void correlateTiny(float[] x, float[] w, int wb, float[] y, int base, int h, int wd, int kh,
+            int kw) {
+        int ph = (kh - 1) / 2;
+        int pw = (kw - 1) / 2;
+        for (int oy = 0; oy < h; oy++) {
+            for (int ox = 0; ox < wd; ox++) {
+                float a = 0;
+                for (int i = Math.max(0, ph - oy); i < Math.min(kh, h + ph - oy); i++) {
+                    int row = base + (oy + i - ph) * wd - pw + ox;
+                    for (int j = Math.max(0, pw - ox); j < Math.min(kw, wd + pw - ox); j++) {
+                        a = Math.fma(x[row + j], w[wb + i * kw + j], a);
+                    }
+                }
+                y[base + oy * wd + ox] = a;
+            }
+        }
     }
 
     /** {@code p.out} = the padded plane {@code p.in} correlated with the kernel at {@code w[wb ...]}. */
