@@ -16,7 +16,8 @@ import java.util.stream.IntStream;
  * gradient (in the same padded layout, zero in the padding columns) with the shifted input. The few outputs
  * computed in the padding columns are dropped. Sums go lane by lane in a fixed order and are finished in double, and
  * only multiplies, fused multiply-adds and adds are used (all exactly rounded), so the results do not depend on how
- * the JIT runs this code. Used only when {@link VectorSupport#AVAILABLE}.
+ * the JIT runs this code. Planes smaller than a vector skip the padded copy in the forward pass (see
+ * {@link #correlateTiny}). Used only when {@link VectorSupport#AVAILABLE}.
  */
 final class VectorDepthwise {
 
