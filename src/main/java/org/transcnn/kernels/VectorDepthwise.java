@@ -41,9 +41,8 @@ final class VectorDepthwise {
     static void forward(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
         int plane = h * wd;
         int planes = b * c;
-        // planes in chunks, a few per core: small planes cost less than taking a buffer for each
-        int chunk = Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
         if (plane < L) {
+            int chunk = chunk(planes);
             IntStream.range(0, (planes + chunk - 1) / chunk).parallel().forEach(task -> {
                 for (int bc = task * chunk; bc < Math.min(planes, (task + 1) * chunk); bc++) {
                     correlateTiny(x, w, (bc % c) * kh * kw, y, bc * plane, h, wd, kh, kw);
@@ -54,11 +53,16 @@ final class VectorDepthwise {
         forwardPadded(x, w, y, b, c, h, wd, kh, kw);
     }
 
+    /** Planes per parallel task, a few tasks per core: small planes cost less than a task (and a buffer) each. */
+    private static int chunk(int planes) {
+        return Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
+    }
+
     /** {@link #forward} through the zero-padded planes, whatever their size. */
     static void forwardPadded(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
         int plane = h * wd;
         int planes = b * c;
-        int chunk = Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
+        int chunk = chunk(planes);
         IntStream.range(0, (planes + chunk - 1) / chunk).parallel().forEach(task -> {
             Padded p = Padded.take(h, wd, kh, kw);
             for (int bc = task * chunk; bc < Math.min(planes, (task + 1) * chunk); bc++) {
