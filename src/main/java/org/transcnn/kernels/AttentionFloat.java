@@ -232,8 +232,11 @@ public final class AttentionFloat {
         AttentionLayout l;
         int d;
         float scale;
-        final int[] qPos;    // pixel (y * width + x) of each query token
-        final int[] kPos;    // and of each key token
+        final int[] qPos;    // pixel (y * width + x) of each query token: its offset in a plane of the output
+        final int[] qIdx;    // offset of each query token in a channel of the queries (qPos * qStep)
+        final int[] kIdx;    // offset of each key token in a channel of the keys and values (pixel * kStep)
+        int qStep;           // distance between adjacent pixels of a query channel: 1, or token-major qChannels
+        int kStep;           // and of a key or value channel
         final int[] qRow;    // [d], offset of the query channel planes of this (batch, head)
         final int[] kRow;    // key channel planes
         final int[] vRow;    // value channel planes
@@ -256,7 +259,8 @@ public final class AttentionFloat {
 
         private Window(int mq, int mk, int d) {
             qPos = new int[mq];
-            kPos = new int[mk];
+            qIdx = new int[mq];
+            kIdx = new int[mk];
             qRow = new int[d];
             kRow = new int[d];
             vRow = new int[d];
@@ -279,24 +283,35 @@ public final class AttentionFloat {
             int mq = l.maxQueryTokens();
             int mk = l.maxKeyTokens();
             int d = l.headDim();
-            Window w = FREE.take(f -> f.qPos.length >= mq && f.kPos.length >= mk && f.qRow.length >= d,
+            Window w = FREE.take(f -> f.qPos.length >= mq && f.kIdx.length >= mk && f.qRow.length >= d,
                     f -> f == null ? new Window(mq, mk, d)
-                            : new Window(Math.max(mq, f.qPos.length), Math.max(mk, f.kPos.length),
+                            : new Window(Math.max(mq, f.qPos.length), Math.max(mk, f.kIdx.length),
                                     Math.max(d, f.qRow.length)));
             w.l = l;
             w.d = d;
             w.scale = (float) (1.0 / Math.sqrt(d));
+            w.qStep = l.tokenMajor() ? l.qChannels() : 1;
+            w.kStep = l.tokenMajor() ? l.kvChannels() : 1;
             return w;
         }
 
-        /** The offsets of the channel planes of head {@code h} of image {@code b}. */
+        /**
+         * The offsets of the channels of head {@code h} of image {@code b}: of its planes, or token-major of its
+         * first token.
+         */
         void locate(int b, int h) {
             int qMap = l.qH() * l.qW();
             int kMap = l.kH() * l.kW();
             for (int j = 0; j < d; j++) {
-                qRow[j] = (b * l.qChannels() + l.qOffset() + h * d + j) * qMap;
-                kRow[j] = (b * l.kvChannels() + l.kOffset() + h * d + j) * kMap;
-                vRow[j] = (b * l.kvChannels() + l.vOffset() + h * d + j) * kMap;
+                if (l.tokenMajor()) {
+                    qRow[j] = b * qMap * l.qChannels() + l.qOffset() + h * d + j;
+                    kRow[j] = b * kMap * l.kvChannels() + l.kOffset() + h * d + j;
+                    vRow[j] = b * kMap * l.kvChannels() + l.vOffset() + h * d + j;
+                } else {
+                    qRow[j] = (b * l.qChannels() + l.qOffset() + h * d + j) * qMap;
+                    kRow[j] = (b * l.kvChannels() + l.kOffset() + h * d + j) * kMap;
+                    vRow[j] = (b * l.kvChannels() + l.vOffset() + h * d + j) * kMap;
+                }
                 oRow[j] = (b * l.outChannels() + h * d + j) * qMap;
             }
         }
@@ -309,9 +324,10 @@ public final class AttentionFloat {
                 tk = l.kH() * l.kW();
                 for (int t = 0; t < tq; t++) {
                     qPos[t] = first + t;
+                    qIdx[t] = qPos[t] * qStep;
                 }
                 for (int t = 0; t < tk; t++) {
-                    kPos[t] = t;
+                    kIdx[t] = t * kStep;
                 }
                 runs = 1;
                 runLength = tq;
@@ -326,7 +342,8 @@ public final class AttentionFloat {
             for (int y = y0; y < y0 + runs; y++) {
                 for (int x = x0; x < x0 + runLength; x++) {
                     qPos[t] = y * l.qW() + x;
-                    kPos[t] = qPos[t];
+                    qIdx[t] = qPos[t] * qStep;
+                    kIdx[t] = qPos[t] * kStep;
                     t++;
                 }
             }
@@ -334,12 +351,21 @@ public final class AttentionFloat {
             tk = t;
         }
 
-        /** {@code row[t] = scale * src[base + qPos[t]]}, the query pixels run after run. */
-        private void gather(float[] src, int base, float scale, float[] row) {
+        /**
+         * {@code row[t] = scale * src[base + pos[t]]}, the query pixels run after run; adjacent pixels of a run lie
+         * {@code step} apart in {@code src}.
+         */
+        private void gather(float[] src, int base, float scale, float[] row, int[] pos, int step) {
             for (int r = 0, t = 0; r < runs; r++, t += runLength) {
-                int from = base + qPos[t];
-                for (int c = 0; c < runLength; c++) {
-                    row[t + c] = src[from + c] * scale;
+                int from = base + pos[t];
+                if (step == 1) {
+                    for (int c = 0; c < runLength; c++) {
+                        row[t + c] = src[from + c] * scale;
+                    }
+                } else {
+                    for (int c = 0; c < runLength; c++) {
+                        row[t + c] = src[from + c * step] * scale;
+                    }
                 }
             }
         }
@@ -347,11 +373,19 @@ public final class AttentionFloat {
         /**
          * {@code dst[base + pos[t]] = row[t]}, or with {@code add} {@code += scale * row[t]}, for the tokens of
          * {@code runs} runs of {@code runLength} adjacent pixels ({@code pos} of a run's first token at
-         * {@code r * runLength}): each run is one contiguous stretch of {@code dst}, a loop the JIT vectorises.
+         * {@code r * runLength}), {@code step} apart in {@code dst}: with step 1 each run is one contiguous stretch of
+         * {@code dst}, a loop the JIT vectorises.
          */
         private static void scatter(float[] row, float scale, boolean add, float[] dst, int base, int[] pos, int runs,
-                int runLength) {
+                int runLength, int step) {
             for (int r = 0, t = 0; r < runs; r++, t += runLength) {
+                if (step != 1) {
+                    int to = base + pos[t];
+                    for (int c = 0; c < runLength; c++) {
+                        dst[to + c * step] = add ? dst[to + c * step] + row[t + c] * scale : row[t + c];
+                    }
+                    continue;
+                }
                 int to = base + pos[t] - t;
                 if (add) {
                     for (int c = t; c < t + runLength; c++) {
@@ -377,18 +411,18 @@ public final class AttentionFloat {
         /** The scaled queries q^T and p^T = softmax over keys of k qs^T. */
         private void weights(float[] q, float[] kv) {
             for (int j = 0; j < d; j++) {
-                gather(q, qRow[j], scale, qt[j]);
+                gather(q, qRow[j], scale, qt[j], qIdx, qStep);
             }
-            product(pt, kv, kPos, kRow, qt, tk, d, tq);
+            product(pt, kv, kIdx, kRow, qt, tk, d, tq);
             normaliseColumns(pt, tk, tq, colA, colB);
         }
 
         /** out^T = v^T p^T, into channels head*d + j of the output. */
         void forward(float[] q, float[] kv, float[] out) {
             weights(q, kv);
-            product(ot, kv, vRow, kPos, pt, d, tk, tq);
+            product(ot, kv, vRow, kIdx, pt, d, tk, tq);
             for (int j = 0; j < d; j++) {
-                scatter(ot[j], 1, false, out, oRow[j], qPos, runs, runLength);
+                scatter(ot[j], 1, false, out, oRow[j], qPos, runs, runLength, 1);
             }
         }
 
@@ -400,19 +434,19 @@ public final class AttentionFloat {
             weights(q, kv);
             float[][] dOt = ot;
             for (int j = 0; j < d; j++) {
-                gather(dOut, oRow[j], 1, dOt[j]);
+                gather(dOut, oRow[j], 1, dOt[j], qPos, 1);
             }
             transpose(pt, tk, tq, p);
             product(dvt, dOut, oRow, qPos, p, d, tq, tk);
-            product(dst, kv, kPos, vRow, dOt, tk, d, tq);
+            product(dst, kv, kIdx, vRow, dOt, tk, d, tq);
             normaliseColumnsBackward(dst, pt, tk, tq, colA);
-            product(dqt, kv, kRow, kPos, dst, d, tk, tq);
+            product(dqt, kv, kRow, kIdx, dst, d, tk, tq);
             transpose(dst, tk, tq, ds);
-            product(dkt, q, qRow, qPos, ds, d, tq, tk);
+            product(dkt, q, qRow, qIdx, ds, d, tq, tk);
             for (int j = 0; j < d; j++) {
-                scatter(dqt[j], scale, true, dq, qRow[j], qPos, runs, runLength);
-                scatter(dkt[j], scale, true, dkv, kRow[j], kPos, keyRuns(), keyRunLength());
-                scatter(dvt[j], 1, true, dkv, vRow[j], kPos, keyRuns(), keyRunLength());
+                scatter(dqt[j], scale, true, dq, qRow[j], qIdx, runs, runLength, qStep);
+                scatter(dkt[j], scale, true, dkv, kRow[j], kIdx, keyRuns(), keyRunLength(), kStep);
+                scatter(dvt[j], 1, true, dkv, vRow[j], kIdx, keyRuns(), keyRunLength(), kStep);
             }
         }
     }

@@ -3,12 +3,27 @@ package org.transcnn.kernels;
 /**
  * Geometry of one attention call of {@link AttentionFloat} (and its double twin): queries from channels
  * {@code qOffset + head*d + j} of a [B, qChannels, qH, qW] array; keys and values from channels
- * {@code kOffset + head*d + j} and {@code vOffset + head*d + j} of a [B, kvChannels, kH, kW] array.
+ * {@code kOffset + head*d + j} and {@code vOffset + head*d + j} of a [B, kvChannels, kH, kW] array. With
+ * {@code tokenMajor} the query and key/value arrays (and their gradients) are held token by token instead, [B, qH*qW,
+ * qChannels] and [B, kH*kW, kvChannels] in C order, as a 1x1 convolution written transposed produces them; the output
+ * and its gradient are [B, heads*d, qH, qW] either way.
  *
  * @param grid window side, or 0 for global attention
  */
 public record AttentionLayout(int batch, int heads, int headDim, int qChannels, int qOffset, int qH, int qW,
-        int kvChannels, int kOffset, int vOffset, int kH, int kW, int grid) {
+        int kvChannels, int kOffset, int vOffset, int kH, int kW, int grid, boolean tokenMajor) {
+
+    /** The layout with all arrays in NCHW order. */
+    public AttentionLayout(int batch, int heads, int headDim, int qChannels, int qOffset, int qH, int qW,
+            int kvChannels, int kOffset, int vOffset, int kH, int kW, int grid) {
+        this(batch, heads, headDim, qChannels, qOffset, qH, qW, kvChannels, kOffset, vOffset, kH, kW, grid, false);
+    }
+
+    /** The same geometry with the query and key/value arrays token-major. */
+    public AttentionLayout tokens() {
+        return new AttentionLayout(batch, heads, headDim, qChannels, qOffset, qH, qW, kvChannels, kOffset, vOffset,
+                kH, kW, grid, true);
+    }
 
     /** Queries per block of global attention. */
     public static final int QUERY_BLOCK = 256;

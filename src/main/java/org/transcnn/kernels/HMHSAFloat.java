@@ -61,7 +61,7 @@ public final class HMHSAFloat {
         System.arraycopy(xs, 0, f, 0, outer);
         NormActFloat.normalise(f, b, c, p, n0, training, Activation.IDENTITY);
         put(f, work);
-        conv(b, 3 * c, c, p, w, w.qkv, w.bQkv, work, qkv, pool);
+        conv(b, 3 * c, c, p, w, w.qkv, w.bQkv, work, qkv, true, pool);
         float[] a = pool.take(3 * outer);
         get(qkv, a);
         float[] attended = pool.take(outer);
@@ -73,14 +73,14 @@ public final class HMHSAFloat {
             NormActFloat.normalise(attended, b, c, p, n1, training, Activation.IDENTITY);
             float[] x1 = attended;
             put(x1, work);
-            conv(b, c, c, p, w, w.q, w.bQ, work, q, pool);
+            conv(b, c, c, p, w, w.q, w.bQ, work, q, true, pool);
             int pp = s.pooledPixels();
             float[] pooled = pool.take(b * c * pp);
             avgPool(x1, s, pooled);
             NormActFloat.normalise(pooled, b, c, pp, n2, training, Activation.IDENTITY);
             put(pooled, b * c * pp, work);
             pool.give(pooled);
-            conv(b, 2 * c, c, pp, w, w.kv, w.bKv, work, kv, pool);
+            conv(b, 2 * c, c, pp, w, w.kv, w.bKv, work, kv, true, pool);
             float[] qs = pool.take(outer);
             float[] kvs = pool.take(2 * b * c * pp);
             get(q, qs);
@@ -96,7 +96,7 @@ public final class HMHSAFloat {
         pool.give(attended);
         put(f, sum);
         pool.give(f);
-        conv(b, c, c, p, w, w.proj, w.bProj, sum, out, pool);
+        conv(b, c, c, p, w, w.proj, w.bProj, sum, out, false, pool);
         if (mask != null || path != null || residual) {
             float[] o = pool.take(outer);
             get(out, o);
@@ -134,8 +134,8 @@ public final class HMHSAFloat {
         BulkFloat.scalePlanes(g, path, c * p);
         channelSums(g, b, c, p, dBias[3]);
         put(g, w1);
-        weightGradient(b, c, c, p, w1, sum, grad, grad.proj);
-        inputGradient(b, c, c, p, w, w.proj, w1, w2, 0f);
+        weightGradient(b, c, c, p, w1, sum, grad, grad.proj, false);
+        inputGradient(b, c, c, p, w, w.proj, w1, w2, 0f, false);
         get(w2, g);
         if (s.hierarchical()) {
             int pp = s.pooledPixels();
@@ -166,10 +166,10 @@ public final class HMHSAFloat {
             NormActFloat.normalise(pw, b, c, pp, n2, true, Activation.IDENTITY);
             put(pw, pw.length, w3);
             // kv: dWkv = sum dkv pw^T, dpw = Wkv^T dkv
-            channelSums(dkv, b, 2 * c, pp, dBias[2]);
+            tokenSums(dkv, b * pp, 2 * c, dBias[2]);
             put(dkv, dkv.length, w2);
-            weightGradient(b, 2 * c, c, pp, w2, w3, grad, grad.kv);
-            inputGradient(b, c, 2 * c, pp, w, w.kv, w2, big, 0f);
+            weightGradient(b, 2 * c, c, pp, w2, w3, grad, grad.kv, true);
+            inputGradient(b, c, 2 * c, pp, w, w.kv, w2, big, 0f, true);
             get(big, pw, pw.length);
             pool.give(dkv);
             // ds_norm and the pooling: dX1 (in g) += AvgPool^T(BN2'(dpw))
@@ -178,12 +178,12 @@ public final class HMHSAFloat {
             pool.give(pooled);
             pool.give(pw);
             // q: dWq = sum dq X1^T, dX1 += Wq^T dq
-            channelSums(dq, b, c, p, dBias[1]);
+            tokenSums(dq, b * p, c, dBias[1]);
             put(dq, w2);
             pool.give(dq);
-            weightGradient(b, c, c, p, w2, w1, grad, grad.q);
+            weightGradient(b, c, c, p, w2, w1, grad, grad.q, true);
             put(g, w3);
-            inputGradient(b, c, c, p, w, w.q, w2, w3, 1f);
+            inputGradient(b, c, c, p, w, w.q, w2, w3, 1f, true);
             get(w3, g);
             // grid_norm: dt = BN1'(dX1) (in g); then t = x + L: dL = dt, dx gets dt
             NormActFloat.backward(ts, g, b, c, p, n1, Activation.IDENTITY, dNorm[2], dNorm[3]);
@@ -197,7 +197,7 @@ public final class HMHSAFloat {
         AttentionFloat.backward(a, a, g, s.first(), dqkv, dqkv);
         pool.give(a);
         // qkv: dWqkv = sum dqkv BN0(x)^T, dxn = Wqkv^T dqkv; BN0' into dxn
-        channelSums(dqkv, b, 3 * c, p, dBias[0]);
+        tokenSums(dqkv, b * p, 3 * c, dBias[0]);
         put(dqkv, big);
         pool.give(dqkv);
         float[] xs = pool.take(outer);
@@ -206,8 +206,8 @@ public final class HMHSAFloat {
         System.arraycopy(xs, 0, xn, 0, outer);
         NormActFloat.normalise(xn, b, c, p, n0, true, Activation.IDENTITY);
         put(xn, w1);
-        weightGradient(b, 3 * c, c, p, big, w1, grad, grad.qkv);
-        inputGradient(b, c, 3 * c, p, w, w.qkv, big, w2, 0f);
+        weightGradient(b, 3 * c, c, p, big, w1, grad, grad.qkv, true);
+        inputGradient(b, c, 3 * c, p, w, w.qkv, big, w2, 0f, true);
         get(w2, xn);
         NormActFloat.backward(xs, xn, b, c, p, n0, Activation.IDENTITY, dNorm[0], dNorm[1]);
         pool.give(xs);
@@ -226,41 +226,92 @@ public final class HMHSAFloat {
     }
 
     /**
-     * A 1x1 convolution with bias, per image {@code dst_n [rows, p] = W [rows, cols] src_n [cols, p] + bias}: the
-     * bias rows are written first (one bulk copy per image), the GEMM adds onto them.
+     * A 1x1 convolution with bias, per image {@code dst_n [rows, p] = W [rows, cols] src_n [cols, p] + bias}, or with
+     * {@code tokens} its transpose {@code dst_n [p, rows] = src_n^T W^T + bias} (the token-major maps the attention
+     * reads: a token's channels side by side, see {@link AttentionLayout}): the bias is written first (one bulk copy
+     * per image), the GEMM adds onto it.
      */
     private static void conv(int b, int rows, int cols, int p, Weights w, long wOff, float[] bias, FloatBuffer src,
-            FloatBuffer dst, ArrayPool<float[]> pool) {
+            FloatBuffer dst, boolean tokens, ArrayPool<float[]> pool) {
         int image = rows * p;
         float[] template = pool.take(image);
-        for (int r = 0; r < rows; r++) {
-            Arrays.fill(template, r * p, (r + 1) * p, bias[r]);
+        if (tokens) {
+            for (int t = 0; t < p; t++) {
+                System.arraycopy(bias, 0, template, t * rows, rows);
+            }
+        } else {
+            for (int r = 0; r < rows; r++) {
+                Arrays.fill(template, r * p, (r + 1) * p, bias[r]);
+            }
         }
         IntStream.range(0, b).parallel().forEach(n -> dst.put(n * image, template, 0, image));
         pool.give(template);
         for (int n = 0; n < b; n++) {
-            Gemm.gemm(false, false, rows, p, cols, 1f, w.buffer, wOff, cols, src, (long) n * cols * p, p, 1f, dst,
-                    (long) n * image, p);
+            if (tokens) {
+                Gemm.gemm(true, true, p, rows, cols, 1f, src, (long) n * cols * p, p, w.buffer, wOff, cols, 1f, dst,
+                        (long) n * image, rows);
+            } else {
+                Gemm.gemm(false, false, rows, p, cols, 1f, w.buffer, wOff, cols, src, (long) n * cols * p, p, 1f, dst,
+                        (long) n * image, p);
+            }
         }
     }
 
-    /** {@code dW [rows, cols] = sum over images of g_n [rows, p] a_n [cols, p]^T}, at {@code wOff} in grad. */
+    /**
+     * {@code dW [rows, cols] = sum over images of g_n [rows, p] a_n [cols, p]^T}, at {@code wOff} in grad; with
+     * {@code tokens} g is token-major, g_n [p, rows].
+     */
     private static void weightGradient(int b, int rows, int cols, int p, FloatBuffer g, FloatBuffer a,
-            Weights grad, long wOff) {
+            Weights grad, long wOff, boolean tokens) {
         for (int n = 0; n < b; n++) {
-            Gemm.gemm(false, true, rows, cols, p, 1f, g, (long) n * rows * p, p, a, (long) n * cols * p, p,
-                    n == 0 ? 0f : 1f, grad.buffer, wOff, cols);
+            Gemm.gemm(tokens, true, rows, cols, p, 1f, g, (long) n * rows * p, tokens ? rows : p, a,
+                    (long) n * cols * p, p, n == 0 ? 0f : 1f, grad.buffer, wOff, cols);
         }
     }
 
-    /** {@code dst_n [cols, p] = W [rows, cols]^T g_n [rows, p] + beta dst_n}, image by image. */
+    /**
+     * {@code dst_n [cols, p] = W [rows, cols]^T g_n [rows, p] + beta dst_n}, image by image; with {@code tokens} g is
+     * token-major, g_n [p, rows].
+     */
     private static void inputGradient(int b, int cols, int rows, int p, Weights w, long wOff, FloatBuffer g,
-            FloatBuffer dst, float beta) {
+            FloatBuffer dst, float beta, boolean tokens) {
         for (int n = 0; n < b; n++) {
-            Gemm.gemm(true, false, cols, p, rows, 1f, w.buffer, wOff, cols, g, (long) n * rows * p, p, beta, dst,
-                    (long) n * cols * p, p);
+            Gemm.gemm(true, tokens, cols, p, rows, 1f, w.buffer, wOff, cols, g, (long) n * rows * p,
+                    tokens ? rows : p, beta, dst, (long) n * cols * p, p);
         }
     }
+
+    /**
+     * {@code sums[ch] = sum over tokens of g[t, ch]} for a token-major g [tokens, c]: float sums over runs of
+     * {@value #SUM_RUN} tokens, added up in double.
+     */
+    private static void tokenSums(float[] g, int tokens, int c, double[] sums) {
+        Arrays.fill(sums, 0, c, 0);
+        int runs = (tokens + SUM_RUN - 1) / SUM_RUN;
+        double[][] parts = new double[runs][];
+        IntStream.range(0, runs).parallel().forEach(r -> {
+            float[] acc = new float[c];
+            for (int t = r * SUM_RUN; t < Math.min(tokens, (r + 1) * SUM_RUN); t++) {
+                int row = t * c;
+                for (int ch = 0; ch < c; ch++) {
+                    acc[ch] += g[row + ch];
+                }
+            }
+            double[] part = new double[c];
+            for (int ch = 0; ch < c; ch++) {
+                part[ch] = acc[ch];
+            }
+            parts[r] = part;
+        });
+        for (double[] part : parts) {
+            for (int ch = 0; ch < c; ch++) {
+                sums[ch] += part[ch];
+            }
+        }
+    }
+
+    /** Tokens summed in float before their sum goes into the double total ({@link #tokenSums}). */
+    private static final int SUM_RUN = 64;
 
     /** {@code sums[ch] = sum over images and pixels of g[n, ch, .]}, in double (four float sums per plane). */
     private static void channelSums(float[] g, int b, int c, int p, double[] sums) {

@@ -57,17 +57,22 @@ public record HMHSAShape(int batch, int channels, int heads, int height, int wid
         return pooledHeight() * pooledWidth();
     }
 
-    /** The first attention step: G x G windows of the qkv map, or (grid 1) global self-attention over it. */
+    /**
+     * The first attention step: G x G windows of the token-major qkv map [B, H*W, 3C], or (grid 1) global
+     * self-attention over it.
+     */
     public AttentionLayout first() {
         int c = channels;
         return new AttentionLayout(batch, heads, headDim(), 3 * c, 0, height, width, 3 * c, c, 2 * c, height, width,
-                grid > 1 ? grid : 0);
+                grid > 1 ? grid : 0, true);
     }
 
-    /** The global step of a hierarchical H-MHSA: queries [B, C, H, W] to keys/values [B, 2C, H/r, W/r]. */
+    /**
+     * The global step of a hierarchical H-MHSA: token-major queries [B, H*W, C] to keys/values [B, H/r * W/r, 2C].
+     */
     public AttentionLayout second() {
         int c = channels;
         return new AttentionLayout(batch, heads, headDim(), c, 0, height, width, 2 * c, 0, c, pooledHeight(),
-                pooledWidth(), 0);
+                pooledWidth(), 0, true);
     }
 }
