@@ -4,7 +4,8 @@ package org.transcnn.kernels;
  * window attention (G = 8) or the pooled global step (keys and values 8x8), forward or backward, N calls, the time
  * of every 20th printed. Usage (after mvn compile): javac --add-modules jdk.incubator.vector -cp target/classes -d
  * /tmp/ab benchmarks/kernels/org/transcnn/kernels/AttentionBench.java; java --add-modules jdk.incubator.vector -cp
- * target/classes:/tmp/ab org.transcnn.kernels.AttentionBench N wf|wb|gf|gb
+ * target/classes:/tmp/ab org.transcnn.kernels.AttentionBench N wf|wb|gf|gb (NCHW queries and keys/values), or
+ * twf|twb|tgf|tgb (token-major, as H-MHSA holds them)
  */
 public class AttentionBench {
   public static void main(String[] a) {
@@ -16,6 +17,7 @@ public class AttentionBench {
     AttentionLayout window = new AttentionLayout(b, 1, 64, 3 * c, 0, h, w, 3 * c, c, 2 * c, h, w, 8);
     AttentionLayout global = new AttentionLayout(b, 1, 64, c, 0, h, w, 2 * c, 0, c, 8, 8, 0);
     String mode=a[1];
+    if (mode.startsWith("t")) { window = window.tokens(); global = global.tokens(); mode = mode.substring(1); }
     for(int rep=0;rep<Integer.parseInt(a[0]);rep++){
       long t=System.nanoTime();
       if (mode.equals("wf")) AttentionFloat.forward(qkv, qkv, window, out);

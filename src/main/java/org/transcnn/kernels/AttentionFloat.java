@@ -14,13 +14,15 @@ import java.util.stream.IntStream;
  * attention weights held at once stay [keys, {@value AttentionLayout#QUERY_BLOCK}] however large the map. The
  * softmax is recomputed in the backward pass instead of being stored.
  *
- * <p>Everything is kept channel-major, as in the maps, and computed transposed: the window holds {@code q^T}
- * ([d, queries], copied in runs of adjacent pixels of each channel plane), the attention weights {@code p^T =
- * softmax over keys of k q^T} ([keys, queries], the softmax down the columns, lane by lane) and {@code out^T = v^T
- * p^T} ([d, queries], written back in runs). In every product the left operand is read one value at a time, so it is
- * read straight from the maps by pixel position ({@link #multiply}) and keys, values and the output's gradient are
- * never copied; only the right operands (queries, the output's gradient) are gathered, a row per channel. Gathering
- * token-major rows instead writes them a column at a time, which cost more than the products themselves.
+ * <p>Everything is computed transposed, channel-major: the window holds {@code q^T} ([d, queries], gathered a row per
+ * channel), the attention weights {@code p^T = softmax over keys of k q^T} ([keys, queries], the softmax down the
+ * columns, lane by lane) and {@code out^T = v^T p^T} ([d, queries], written back in runs of adjacent pixels of each
+ * output plane). In every product the left operand is read one value at a time, so it is read straight from the maps
+ * by position ({@link #multiply}) and keys, values and the output's gradient are never copied; only the right
+ * operands (queries, the output's gradient) are gathered. Queries and keys/values may be NCHW or token-major
+ * ({@link AttentionLayout#tokenMajor()}): the products and their order are the same, only the addresses differ.
+ * Token-major is what H-MHSA uses: there the d channels of a token lie side by side, where NCHW puts them a plane
+ * apart (16 KB on a 64x64 map, so the channels of one pixel compete for the same few L1 cache sets).
  *
  * <p>Written for float arrays; the build generates the double twin {@code AttentionDouble} from this file (see
  * {@link NormActFloat}).
@@ -399,6 +401,32 @@ public final class AttentionFloat {
             }
         }
 
+        /**
+         * Token-major {@link #gather} of all d channels: {@code rows[j][t] = scale * src[first + idx[t] + j]} for
+         * {@code t < n}, a token's channels read side by side.
+         */
+        private void gatherTokens(float[] src, int first, int[] idx, int n, float scale, float[][] rows) {
+            for (int t = 0; t < n; t++) {
+                int from = first + idx[t];
+                for (int j = 0; j < d; j++) {
+                    rows[j][t] = src[from + j] * scale;
+                }
+            }
+        }
+
+        /**
+         * Token-major {@link #scatter} (adding) of all d channels: {@code dst[first + idx[t] + j] += scale *
+         * rows[j][t]} for {@code t < n}, a token's channels written side by side.
+         */
+        private void scatterTokens(float[][] rows, float scale, float[] dst, int first, int[] idx, int n) {
+            for (int t = 0; t < n; t++) {
+                int to = first + idx[t];
+                for (int j = 0; j < d; j++) {
+                    dst[to + j] += rows[j][t] * scale;
+                }
+            }
+        }
+
         /** The key tokens as runs: a window's are its queries' runs; global attention's keys are one run. */
         private int keyRuns() {
             return l.grid() == 0 ? 1 : runs;
@@ -410,8 +438,12 @@ public final class AttentionFloat {
 
         /** The scaled queries q^T and p^T = softmax over keys of k qs^T. */
         private void weights(float[] q, float[] kv) {
-            for (int j = 0; j < d; j++) {
-                gather(q, qRow[j], scale, qt[j], qIdx, qStep);
+            if (l.tokenMajor()) {
+                gatherTokens(q, qRow[0], qIdx, tq, scale, qt);
+            } else {
+                for (int j = 0; j < d; j++) {
+                    gather(q, qRow[j], scale, qt[j], qIdx, qStep);
+                }
             }
             product(pt, kv, kIdx, kRow, qt, tk, d, tq);
             normaliseColumns(pt, tk, tq, colA, colB);
@@ -443,6 +475,12 @@ public final class AttentionFloat {
             product(dqt, kv, kRow, kIdx, dst, d, tk, tq);
             transpose(dst, tk, tq, ds);
             product(dkt, q, qRow, qIdx, ds, d, tq, tk);
+            if (l.tokenMajor()) {
+                scatterTokens(dqt, scale, dq, qRow[0], qIdx, tq);
+                scatterTokens(dkt, scale, dkv, kRow[0], kIdx, tk);
+                scatterTokens(dvt, 1, dkv, vRow[0], kIdx, tk);
+                return;
+            }
             for (int j = 0; j < d; j++) {
                 scatter(dqt[j], scale, true, dq, qRow[j], qIdx, runs, runLength, qStep);
                 scatter(dkt[j], scale, true, dkv, kRow[j], kIdx, keyRuns(), keyRunLength(), kStep);

@@ -10,10 +10,10 @@ import java.util.stream.IntStream;
  * -&gt; y [B, C, H, W], P = H*W pixels, n heads of d = C/n channels:
  * <pre>
  * grid G &gt; 1:
- *   qkv = Wqkv BN0(x) + bqkv                     [B, 3C, P]   (1x1 convolutions: per image a GEMM)
+ *   qkv = (Wqkv BN0(x) + bqkv)^T                 [B, P, 3C]   (1x1 convolutions: per image a GEMM)
  *   t   = x + windowAttention_G(qkv)              [B, C, P]
  *   X1  = BN1(t)
- *   q   = Wq X1 + bq;  kv = Wkv BN2(AvgPool_r(X1)) + bkv     [B, 2C, P/r^2]
+ *   q   = (Wq X1 + bq)^T;  kv = (Wkv BN2(AvgPool_r(X1)) + bkv)^T     [B, P/r^2, 2C]
  *   s   = globalAttention(q, kv) + X1
  * grid 1:
  *   qkv as above;  s = globalAttention(qkv)
@@ -23,7 +23,9 @@ import java.util.stream.IntStream;
  * BatchNorm uses the batch statistics in training mode (kept in the {@link Norm}s for the backward pass) and the
  * running statistics otherwise. The maps ND4J holds are direct buffers at offset 0, the weights at offsets into the
  * parameter buffer ({@link Weights}): the GEMMs run on them in place, normalisation, attention and pooling on Java
- * copies taken from {@code pool}. A training-mode forward pass keeps {@code qkv}, {@code t}, {@code q}, {@code kv}
+ * copies taken from {@code pool}. qkv, q and kv are token-major (each GEMM writes its product transposed, and the
+ * backward GEMMs read their gradients so), which is how the attention kernels read them best
+ * ({@link AttentionLayout#tokenMajor()}); everything else is NCHW. A training-mode forward pass keeps {@code qkv}, {@code t}, {@code q}, {@code kv}
  * and {@code s} (6C + 2C/r^2 values per pixel; grid 1: qkv and s, 4C) for the backward pass, which recomputes
  * BN0(x), X1 and the pooled map from them.
  *
@@ -43,8 +45,8 @@ public final class HMHSAFloat {
     }
 
     /**
-     * The forward pass into {@code out}. Written: {@code qkv} [B, 3C, P], {@code s} [B, C, P] and, with a grid,
-     * {@code t} [B, C, P], {@code q} [B, C, P], {@code kv} [B, 2C, P/r^2] (null without a grid); {@code work} is
+     * The forward pass into {@code out}. Written: {@code qkv} [B, P, 3C], {@code s} [B, C, P] and, with a grid,
+     * {@code t} [B, C, P], {@code q} [B, P, C], {@code kv} [B, P/r^2, 2C] (null without a grid); {@code work} is
      * scratch of at least B*C*P values. {@code mask} [B*C] and {@code path} [B] may be null; {@code residual} adds x
      * to the output.
      */

@@ -23,7 +23,8 @@ class VectorMatmulTest {
 
     @ParameterizedTest
     @CsvSource({"64, 64, 64, false", "64, 64, 64, true", "7, 5, 49, false", "5, 9, 3, true", "1, 1, 1, false",
-            "12, 33, 40, true", "256, 64, 64, false", "64, 64, 256, true", "8, 3, 33, false"})
+            "12, 33, 40, true", "256, 64, 64, false", "64, 64, 256, true", "8, 3, 33, false",
+            "9, 7, 117, false"})
     void matchesThePlainLoopsAndDouble(int m, int k, int n, boolean columnMajor) {
         Random r = new Random(m * 1000 + k * 10 + n);
         int offset = 5;
