@@ -1,5 +1,6 @@
 package org.transcnn.kernels;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -179,6 +180,17 @@ public final class NormActFloat {
     public static void backward(float[] x, float[] dy, float[] dx, int b, int c, int plane, double[] mean,
             double[] var, double[] gamma, double[] beta, double eps, Activation act, double[] dGamma,
             double[] dBeta) {
+        if (plane < ROWS_BELOW) {
+            backwardRows(x, dy, dx, b, c, plane, mean, var, gamma, beta, eps, act, dGamma, dBeta);
+        } else {
+            backwardChannels(x, dy, dx, b, c, plane, mean, var, gamma, beta, eps, act, dGamma, dBeta);
+        }
+    }
+
+    /** {@link #backward} channel by channel, at any plane size. */
+    static void backwardChannels(float[] x, float[] dy, float[] dx, int b, int c, int plane, double[] mean,
+            double[] var, double[] gamma, double[] beta, double eps, Activation act, double[] dGamma,
+            double[] dBeta) {
         double count = (double) b * plane;
         IntStream.range(0, c).parallel().forEach(ch -> {
             double invStd = 1.0 / Math.sqrt(var[ch] + eps);
@@ -212,6 +224,85 @@ public final class NormActFloat {
                 inputGradient(x, dx, base, base + plane, s, m, inv, meanDz, meanDzXhat);
             }
         });
+    }
+
+    /**
+     * {@link #backward} for planes of fewer than {@link #ROWS_BELOW} pixels, in three passes over whole images (rows
+     * of c*plane values, each with its channel's constants repeated over the plane) instead of channel by channel,
+     * where a plane would be shorter than a vector: dz image by image; the sums over images, in image order for
+     * every value of a row as before; dx image by image. The same operations on every value in the same order, so
+     * the same bits as the channel-by-channel loops.
+     */
+    static void backwardRows(float[] x, float[] dy, float[] dx, int b, int c, int plane, double[] mean,
+            double[] var, double[] gamma, double[] beta, double eps, Activation act, double[] dGamma,
+            double[] dBeta) {
+        double count = (double) b * plane;
+        int n = c * plane;
+        float[] s = new float[n];
+        float[] t = new float[n];
+        float[] m = new float[n];
+        float[] inv = new float[n];
+        for (int ch = 0; ch < c; ch++) {
+            double invStd = 1.0 / Math.sqrt(var[ch] + eps);
+            Arrays.fill(inv, ch * plane, (ch + 1) * plane, (float) invStd);
+            Arrays.fill(m, ch * plane, (ch + 1) * plane, (float) mean[ch]);
+            Arrays.fill(s, ch * plane, (ch + 1) * plane, (float) (gamma[ch] * invStd));
+            Arrays.fill(t, ch * plane, (ch + 1) * plane, (float) (beta[ch] - mean[ch] * gamma[ch] * invStd));
+        }
+        IntStream.range(0, b).parallel().forEach(img -> {
+            if (VectorSupport.AVAILABLE) {
+                VectorNormAct.activationGradientRows(x, dy, dx, img * n, s, t, n, act);
+            } else {
+                activationGradientRows(x, dy, dx, img * n, s, t, 0, n, act);
+            }
+        });
+        float[] sumDz = new float[n];
+        float[] sumDzXhat = new float[n];
+        BulkFloat.chunks(n).forEach(from -> {
+            int to = Math.min(n, from + BulkFloat.CHUNK);
+            for (int img = 0; img < b; img++) {
+                int base = img * n;
+                for (int j = from; j < to; j++) {
+                    float g = dx[base + j];
+                    sumDz[j] += g;
+                    sumDzXhat[j] += g * ((x[base + j] - m[j]) * inv[j]);
+                }
+            }
+        });
+        float[] meanDz = new float[n];
+        float[] meanDzXhat = new float[n];
+        for (int ch = 0; ch < c; ch++) {
+            double sDz = sum(sumDz, ch * plane, plane);
+            double sDzXhat = sum(sumDzXhat, ch * plane, plane);
+            dBeta[ch] = sDz;
+            dGamma[ch] = sDzXhat;
+            Arrays.fill(meanDz, ch * plane, (ch + 1) * plane, (float) (sDz / count));
+            Arrays.fill(meanDzXhat, ch * plane, (ch + 1) * plane, (float) (sDzXhat / count));
+        }
+        IntStream.range(0, b).parallel().forEach(img -> {
+            int base = img * n;
+            for (int j = 0; j < n; j++) {
+                float xhat = (x[base + j] - m[j]) * inv[j];
+                dx[base + j] = s[j] * (dx[base + j] - meanDz[j] - xhat * meanDzXhat[j]);
+            }
+        });
+    }
+
+    /**
+     * {@code dx[base + i] = dy[base + i] * act'(z)}, {@code z = x[base + i] * s[i] + t[i]}, for {@code from <= i <
+     * to}: {@link #activationGradient} with a scale and shift per value.
+     */
+    static void activationGradientRows(float[] x, float[] dy, float[] dx, int base, float[] s, float[] t, int from,
+            int to, Activation act) {
+        if (act == Activation.SILU) {
+            for (int i = from; i < to; i++) {
+                float z = x[base + i] * s[i] + t[i];
+                float sg = FastMath.sigmoidFloat(z);
+                dx[base + i] = dy[base + i] * (sg + z * sg * (1 - sg));
+            }
+        } else if (dx != dy) {
+            System.arraycopy(dy, base + from, dx, base + from, to - from);
+        }
     }
 
     /** {@code dz = dy * act'(z)} with {@code z = x * s + t} into {@code dx}, for {@code from <= i < to}. */
@@ -252,19 +343,24 @@ public final class NormActFloat {
 
     /** The sum of {@code values} in double: four running sums (values i mod 4), added at the end. */
     private static double sum(float[] values) {
+        return sum(values, 0, values.length);
+    }
+
+    /** {@link #sum(float[])} of {@code values[from, from + length)}. */
+    private static double sum(float[] values, int from, int length) {
         double s0 = 0;
         double s1 = 0;
         double s2 = 0;
         double s3 = 0;
-        int n = values.length / 4 * 4;
+        int n = length / 4 * 4;
         for (int i = 0; i < n; i += 4) {
-            s0 += values[i];
-            s1 += values[i + 1];
-            s2 += values[i + 2];
-            s3 += values[i + 3];
+            s0 += values[from + i];
+            s1 += values[from + i + 1];
+            s2 += values[from + i + 2];
+            s3 += values[from + i + 3];
         }
-        for (int i = n; i < values.length; i++) {
-            s0 += values[i];
+        for (int i = n; i < length; i++) {
+            s0 += values[from + i];
         }
         return (s0 + s1) + (s2 + s3);
     }

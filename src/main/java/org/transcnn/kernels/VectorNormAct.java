@@ -49,6 +49,28 @@ final class VectorNormAct {
         NormActDouble.applyRows(x, y, base, s, t, 0, n, act);
     }
 
+    static void activationGradientRows(double[] x, double[] dy, double[] dx, int base, double[] s, double[] t, int n,
+            Activation act) {
+        NormActDouble.activationGradientRows(x, dy, dx, base, s, t, 0, n, act);
+    }
+
+    /** {@link NormActFloat#activationGradientRows}, whole vectors first, operation for operation. */
+    static void activationGradientRows(float[] x, float[] dy, float[] dx, int base, float[] s, float[] t, int n,
+            Activation act) {
+        int i = 0;
+        if (act == Activation.SILU) {
+            int bound = S.loopBound(n);
+            for (; i < bound; i += L) {
+                FloatVector z = FloatVector.fromArray(S, x, base + i).mul(FloatVector.fromArray(S, s, i))
+                        .add(FloatVector.fromArray(S, t, i));
+                FloatVector sg = sigmoid(z);
+                FloatVector.fromArray(S, dy, base + i).mul(sg.add(z.mul(sg).mul(sg.neg().add(1))))
+                        .intoArray(dx, base + i);
+            }
+        }
+        NormActFloat.activationGradientRows(x, dy, dx, base, s, t, i, n, act);
+    }
+
     static void sums(float[] x, int b, int c, int ch, int plane, float[] acc) {
         int bound = S.loopBound(plane);
         for (int n = 0; n < b; n++) {

@@ -108,4 +108,44 @@ class VectorNormActTest {
         NormActFloat.forward(inPlace, inPlace, b, c, plane, scale, shift, act);
         assertArrayEquals(expected, inPlace, "forward in place");
     }
+    /**
+     * The training-mode backward pass of planes under {@link NormActFloat#ROWS_BELOW} pixels, image by image
+     * ({@link NormActFloat#backwardRows}), gives the same bits as the channel-by-channel loops: input gradient (also
+     * in place, dx == dy), gamma and beta gradients.
+     */
+    @ParameterizedTest
+    @CsvSource({"3, 5, 1, SILU", "2, 7, 4, SILU", "128, 9, 16, SILU", "1, 3, 63, SILU", "2, 6, 4, IDENTITY",
+            "5, 40, 49, SILU"})
+    void smallPlanesBackwardImageByImageMatchesThePerChannelLoopsBitForBit(int b, int c, int plane,
+            Activation act) {
+        Random r = new Random(b * 5L + c * 13L + plane);
+        float[] x = gaussian(r, b * c * plane, 4);
+        float[] dy = gaussian(r, x.length, 1);
+        double[] mean = new double[c];
+        double[] var = new double[c];
+        double[] gamma = new double[c];
+        double[] beta = new double[c];
+        for (int ch = 0; ch < c; ch++) {
+            mean[ch] = r.nextGaussian();
+            var[ch] = 0.5 + r.nextDouble();
+            gamma[ch] = r.nextGaussian();
+            beta[ch] = r.nextGaussian();
+        }
+        float[] dxChannels = new float[x.length];
+        double[] dGammaChannels = new double[c];
+        double[] dBetaChannels = new double[c];
+        NormActFloat.backwardChannels(x, dy, dxChannels, b, c, plane, mean, var, gamma, beta, 1e-5, act,
+                dGammaChannels, dBetaChannels);
+        float[] dxRows = new float[x.length];
+        double[] dGammaRows = new double[c];
+        double[] dBetaRows = new double[c];
+        NormActFloat.backward(x, dy, dxRows, b, c, plane, mean, var, gamma, beta, 1e-5, act, dGammaRows, dBetaRows);
+        assertArrayEquals(dxChannels, dxRows, "input gradient");
+        assertArrayEquals(dGammaChannels, dGammaRows, "gamma gradient");
+        assertArrayEquals(dBetaChannels, dBetaRows, "beta gradient");
+        float[] inPlace = dy.clone();
+        NormActFloat.backward(x, inPlace, inPlace, b, c, plane, mean, var, gamma, beta, 1e-5, act, dGammaRows,
+                dBetaRows);
+        assertArrayEquals(dxChannels, inPlace, "input gradient in place");
+    }
 }
