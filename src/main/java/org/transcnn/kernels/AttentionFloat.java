@@ -353,21 +353,12 @@ public final class AttentionFloat {
             tk = t;
         }
 
-        /**
-         * {@code row[t] = scale * src[base + pos[t]]}, the query pixels run after run; adjacent pixels of a run lie
-         * {@code step} apart in {@code src}.
-         */
-        private void gather(float[] src, int base, float scale, float[] row, int[] pos, int step) {
+        /** {@code row[t] = scale * src[base + qPos[t]]}, the query pixels of an NCHW plane run after run. */
+        private void gather(float[] src, int base, float scale, float[] row) {
             for (int r = 0, t = 0; r < runs; r++, t += runLength) {
-                int from = base + pos[t];
-                if (step == 1) {
-                    for (int c = 0; c < runLength; c++) {
-                        row[t + c] = src[from + c] * scale;
-                    }
-                } else {
-                    for (int c = 0; c < runLength; c++) {
-                        row[t + c] = src[from + c * step] * scale;
-                    }
+                int from = base + qPos[t];
+                for (int c = 0; c < runLength; c++) {
+                    row[t + c] = src[from + c] * scale;
                 }
             }
         }
@@ -375,19 +366,12 @@ public final class AttentionFloat {
         /**
          * {@code dst[base + pos[t]] = row[t]}, or with {@code add} {@code += scale * row[t]}, for the tokens of
          * {@code runs} runs of {@code runLength} adjacent pixels ({@code pos} of a run's first token at
-         * {@code r * runLength}), {@code step} apart in {@code dst}: with step 1 each run is one contiguous stretch of
-         * {@code dst}, a loop the JIT vectorises.
+         * {@code r * runLength}) of an NCHW plane: each run is one contiguous stretch of {@code dst}, a loop the JIT
+         * vectorises.
          */
         private static void scatter(float[] row, float scale, boolean add, float[] dst, int base, int[] pos, int runs,
-                int runLength, int step) {
+                int runLength) {
             for (int r = 0, t = 0; r < runs; r++, t += runLength) {
-                if (step != 1) {
-                    int to = base + pos[t];
-                    for (int c = 0; c < runLength; c++) {
-                        dst[to + c * step] = add ? dst[to + c * step] + row[t + c] * scale : row[t + c];
-                    }
-                    continue;
-                }
                 int to = base + pos[t] - t;
                 if (add) {
                     for (int c = t; c < t + runLength; c++) {
@@ -442,7 +426,7 @@ public final class AttentionFloat {
                 gatherTokens(q, qRow[0], qIdx, tq, scale, qt);
             } else {
                 for (int j = 0; j < d; j++) {
-                    gather(q, qRow[j], scale, qt[j], qIdx, qStep);
+                    gather(q, qRow[j], scale, qt[j]);
                 }
             }
             product(pt, kv, kIdx, kRow, qt, tk, d, tq);
@@ -454,7 +438,7 @@ public final class AttentionFloat {
             weights(q, kv);
             product(ot, kv, vRow, kIdx, pt, d, tk, tq);
             for (int j = 0; j < d; j++) {
-                scatter(ot[j], 1, false, out, oRow[j], qPos, runs, runLength, 1);
+                scatter(ot[j], 1, false, out, oRow[j], qPos, runs, runLength);
             }
         }
 
@@ -466,7 +450,7 @@ public final class AttentionFloat {
             weights(q, kv);
             float[][] dOt = ot;
             for (int j = 0; j < d; j++) {
-                gather(dOut, oRow[j], 1, dOt[j], qPos, 1);
+                gather(dOut, oRow[j], 1, dOt[j]);
             }
             transpose(pt, tk, tq, p);
             product(dvt, dOut, oRow, qPos, p, d, tq, tk);
@@ -482,9 +466,9 @@ public final class AttentionFloat {
                 return;
             }
             for (int j = 0; j < d; j++) {
-                scatter(dqt[j], scale, true, dq, qRow[j], qIdx, runs, runLength, qStep);
-                scatter(dkt[j], scale, true, dkv, kRow[j], kIdx, keyRuns(), keyRunLength(), kStep);
-                scatter(dvt[j], 1, true, dkv, vRow[j], kIdx, keyRuns(), keyRunLength(), kStep);
+                scatter(dqt[j], scale, true, dq, qRow[j], qPos, runs, runLength);
+                scatter(dkt[j], scale, true, dkv, kRow[j], kIdx, keyRuns(), keyRunLength());
+                scatter(dvt[j], 1, true, dkv, vRow[j], kIdx, keyRuns(), keyRunLength());
             }
         }
     }

@@ -25,9 +25,9 @@ import java.util.stream.IntStream;
  * parameter buffer ({@link Weights}): the GEMMs run on them in place, normalisation, attention and pooling on Java
  * copies taken from {@code pool}. qkv, q and kv are token-major (each GEMM writes its product transposed, and the
  * backward GEMMs read their gradients so), which is how the attention kernels read them best
- * ({@link AttentionLayout#tokenMajor()}); everything else is NCHW. A training-mode forward pass keeps {@code qkv}, {@code t}, {@code q}, {@code kv}
- * and {@code s} (6C + 2C/r^2 values per pixel; grid 1: qkv and s, 4C) for the backward pass, which recomputes
- * BN0(x), X1 and the pooled map from them.
+ * ({@link AttentionLayout#tokenMajor()}); everything else is NCHW. A training-mode forward pass keeps {@code qkv},
+ * {@code t}, {@code q}, {@code kv} and {@code s} (6C + 2C/r^2 values per pixel; grid 1: qkv and s, 4C) for the
+ * backward pass, which recomputes BN0(x), X1 and the pooled map from them.
  *
  * <p>Written for float; the build generates the double twin {@code HMHSADouble} (see {@link NormActFloat}).
  */
