@@ -235,10 +235,8 @@ public final class AttentionFloat {
         int d;
         float scale;
         final int[] qPos;    // pixel (y * width + x) of each query token: its offset in a plane of the output
-        final int[] qIdx;    // offset of each query token in a channel of the queries (qPos * qStep)
-        final int[] kIdx;    // offset of each key token in a channel of the keys and values (pixel * kStep)
-        int qStep;           // distance between adjacent pixels of a query channel: 1, or token-major qChannels
-        int kStep;           // and of a key or value channel
+        final int[] qIdx;    // offset of each query token in a channel of the queries (qPos * qPixelStep)
+        final int[] kIdx;    // offset of each key token in a channel of the keys and values (pixel * kvPixelStep)
         final int[] qRow;    // [d], offset of the query channel planes of this (batch, head)
         final int[] kRow;    // key channel planes
         final int[] vRow;    // value channel planes
@@ -292,8 +290,6 @@ public final class AttentionFloat {
             w.l = l;
             w.d = d;
             w.scale = (float) (1.0 / Math.sqrt(d));
-            w.qStep = l.tokenMajor() ? l.qChannels() : 1;
-            w.kStep = l.tokenMajor() ? l.kvChannels() : 1;
             return w;
         }
 
@@ -304,16 +300,12 @@ public final class AttentionFloat {
         void locate(int b, int h) {
             int qMap = l.qH() * l.qW();
             int kMap = l.kH() * l.kW();
+            int qImage = b * qMap * l.qChannels();
+            int kImage = b * kMap * l.kvChannels();
             for (int j = 0; j < d; j++) {
-                if (l.tokenMajor()) {
-                    qRow[j] = b * qMap * l.qChannels() + l.qOffset() + h * d + j;
-                    kRow[j] = b * kMap * l.kvChannels() + l.kOffset() + h * d + j;
-                    vRow[j] = b * kMap * l.kvChannels() + l.vOffset() + h * d + j;
-                } else {
-                    qRow[j] = (b * l.qChannels() + l.qOffset() + h * d + j) * qMap;
-                    kRow[j] = (b * l.kvChannels() + l.kOffset() + h * d + j) * kMap;
-                    vRow[j] = (b * l.kvChannels() + l.vOffset() + h * d + j) * kMap;
-                }
+                qRow[j] = qImage + (l.qOffset() + h * d + j) * l.qChannelStep();
+                kRow[j] = kImage + (l.kOffset() + h * d + j) * l.kvChannelStep();
+                vRow[j] = kImage + (l.vOffset() + h * d + j) * l.kvChannelStep();
                 oRow[j] = (b * l.outChannels() + h * d + j) * qMap;
             }
         }
@@ -326,10 +318,10 @@ public final class AttentionFloat {
                 tk = l.kH() * l.kW();
                 for (int t = 0; t < tq; t++) {
                     qPos[t] = first + t;
-                    qIdx[t] = qPos[t] * qStep;
+                    qIdx[t] = qPos[t] * l.qPixelStep();
                 }
                 for (int t = 0; t < tk; t++) {
-                    kIdx[t] = t * kStep;
+                    kIdx[t] = t * l.kvPixelStep();
                 }
                 runs = 1;
                 runLength = tq;
@@ -344,8 +336,8 @@ public final class AttentionFloat {
             for (int y = y0; y < y0 + runs; y++) {
                 for (int x = x0; x < x0 + runLength; x++) {
                     qPos[t] = y * l.qW() + x;
-                    qIdx[t] = qPos[t] * qStep;
-                    kIdx[t] = qPos[t] * kStep;
+                    qIdx[t] = qPos[t] * l.qPixelStep();
+                    kIdx[t] = qPos[t] * l.kvPixelStep();
                     t++;
                 }
             }

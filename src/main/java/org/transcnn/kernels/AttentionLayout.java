@@ -25,6 +25,26 @@ public record AttentionLayout(int batch, int heads, int headDim, int qChannels, 
                 kH, kW, grid, true);
     }
 
+    /** Distance between adjacent pixels of a query channel: 1 in NCHW, qChannels token-major. */
+    int qPixelStep() {
+        return tokenMajor ? qChannels : 1;
+    }
+
+    /** Distance between adjacent channels at one query pixel: a plane in NCHW, 1 token-major. */
+    int qChannelStep() {
+        return tokenMajor ? 1 : qH * qW;
+    }
+
+    /** {@link #qPixelStep} of the keys and values. */
+    int kvPixelStep() {
+        return tokenMajor ? kvChannels : 1;
+    }
+
+    /** {@link #qChannelStep} of the keys and values. */
+    int kvChannelStep() {
+        return tokenMajor ? 1 : kH * kW;
+    }
+
     /** Queries per block of global attention. */
     public static final int QUERY_BLOCK = 256;
 
