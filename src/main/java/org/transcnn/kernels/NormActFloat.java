@@ -187,17 +187,30 @@ public final class NormActFloat {
         }
     }
 
+    /**
+     * One channel's constants of the backward pass, rounded to the kernel's precision once: 1/std, the mean, and the
+     * scale and shift of {@code z = x * scale + shift} (gamma/std, beta - mean * gamma/std). Both backward paths take
+     * them from here, so they compute with the same values.
+     */
+    private record Channel(float inv, float mean, float scale, float shift) {
+        static Channel of(int ch, double[] mean, double[] var, double[] gamma, double[] beta, double eps) {
+            double invStd = 1.0 / Math.sqrt(var[ch] + eps);
+            return new Channel((float) invStd, (float) mean[ch], (float) (gamma[ch] * invStd),
+                    (float) (beta[ch] - mean[ch] * gamma[ch] * invStd));
+        }
+    }
+
     /** {@link #backward} channel by channel, at any plane size. */
     static void backwardChannels(float[] x, float[] dy, float[] dx, int b, int c, int plane, double[] mean,
             double[] var, double[] gamma, double[] beta, double eps, Activation act, double[] dGamma,
             double[] dBeta) {
         double count = (double) b * plane;
         IntStream.range(0, c).parallel().forEach(ch -> {
-            double invStd = 1.0 / Math.sqrt(var[ch] + eps);
-            float inv = (float) invStd;
-            float m = (float) mean[ch];
-            float s = (float) (gamma[ch] * invStd);
-            float t = (float) (beta[ch] - mean[ch] * gamma[ch] * invStd);
+            Channel k = Channel.of(ch, mean, var, gamma, beta, eps);
+            float inv = k.inv();
+            float m = k.mean();
+            float s = k.scale();
+            float t = k.shift();
             float[] sumDz = new float[plane];
             float[] sumDzXhat = new float[plane];
             for (int n = 0; n < b; n++) {
@@ -243,11 +256,11 @@ public final class NormActFloat {
         float[] m = new float[n];
         float[] inv = new float[n];
         for (int ch = 0; ch < c; ch++) {
-            double invStd = 1.0 / Math.sqrt(var[ch] + eps);
-            Arrays.fill(inv, ch * plane, (ch + 1) * plane, (float) invStd);
-            Arrays.fill(m, ch * plane, (ch + 1) * plane, (float) mean[ch]);
-            Arrays.fill(s, ch * plane, (ch + 1) * plane, (float) (gamma[ch] * invStd));
-            Arrays.fill(t, ch * plane, (ch + 1) * plane, (float) (beta[ch] - mean[ch] * gamma[ch] * invStd));
+            Channel k = Channel.of(ch, mean, var, gamma, beta, eps);
+            Arrays.fill(inv, ch * plane, (ch + 1) * plane, k.inv());
+            Arrays.fill(m, ch * plane, (ch + 1) * plane, k.mean());
+            Arrays.fill(s, ch * plane, (ch + 1) * plane, k.scale());
+            Arrays.fill(t, ch * plane, (ch + 1) * plane, k.shift());
         }
         IntStream.range(0, b).parallel().forEach(img -> {
             if (VectorSupport.AVAILABLE) {
