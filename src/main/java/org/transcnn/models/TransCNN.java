@@ -208,7 +208,7 @@ public final class TransCNN {
         int[] stages = outIndices == null ? new int[] {0, 1, 2, 3} : outIndices;
         java.util.List<FeatureInfo> out = new java.util.ArrayList<>();
         for (int s : stages) {
-            out.add(new FeatureInfo(s, stageVertex(s), config.dim(s), 4 << s));
+            out.add(new FeatureInfo(s, stageVertex(s), config.dim(s), config.reduction(s)));
         }
         return out;
     }
@@ -230,7 +230,7 @@ public final class TransCNN {
         GraphBuilder g = global.graphBuilder().addInputs(INPUT)
                 .setInputTypes(InputType.convolutional(c.height(), c.width(), c.inChannels()));
         g.addVertex(INPUT_CHECK, new InputCheckVertex(c.inChannels(), c.height(), c.width()), INPUT);
-        String x = new Stem(c.inChannels(), c.dim(0), act).addTo(g, STEM, INPUT_CHECK);
+        String x = new Stem(c.inChannels(), c.dim(0), act, c.stemStride()).addTo(g, STEM, INPUT_CHECK);
         int block = 0;
         int lastStage = outIndices == null ? 3 : outIndices[outIndices.length - 1];
         for (int s = 0; s <= lastStage; s++) {

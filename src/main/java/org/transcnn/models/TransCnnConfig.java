@@ -7,10 +7,11 @@ import org.nd4j.linalg.activations.impl.ActivationSwish;
 import java.util.Arrays;
 
 /**
- * Immutable, validated TransCNN architecture: four stages of {@code depths[s]} blocks at strides 4, 8, 16, 32 with
- * {@code dims[s]} channels, and the input it is built for. Create with {@link #builder()} or {@link Preset#config()};
- * derive variants with {@link #toBuilder()}. Every invalid combination fails in {@link Builder#build()} with a
- * message naming the field, the stage and the value.
+ * Immutable, validated TransCNN architecture: a stem of stride {@code stemStride} (4 in the official model, so
+ * stages at strides 4, 8, 16, 32; 2 for small images), four stages of {@code depths[s]} blocks, each at twice the
+ * previous stride, with {@code dims[s]} channels, and the input it is built for. Create with {@link #builder()} or
+ * {@link Preset#config()}; derive variants with {@link #toBuilder()}. Every invalid combination fails in
+ * {@link Builder#build()} with a message naming the field, the stage and the value.
  */
 public final class TransCnnConfig {
 
@@ -26,8 +27,11 @@ public final class TransCnnConfig {
         }
     }
 
-    /** Total stride of the network; height and width must be multiples of it. */
+    /** Total stride of the official network (stem stride 4); inputs must be multiples of {@link #stride()}. */
     public static final int STRIDE = 32;
+
+    /** The official stem's stride: two stride-2 convolutions. */
+    public static final int STEM_STRIDE = 4;
 
     private final int[] dims;
     private final int[] depths;
@@ -45,6 +49,7 @@ public final class TransCnnConfig {
     private final double headDropRate;
     private final Act activation;
     private final boolean attention;
+    private final int stemStride;
 
     private TransCnnConfig(Settings<?> b) {
         this.dims = b.dims.clone();
@@ -63,6 +68,7 @@ public final class TransCnnConfig {
         this.headDropRate = b.headDropRate;
         this.activation = b.activation;
         this.attention = b.attention;
+        this.stemStride = b.stemStride;
         validate();
     }
 
@@ -100,6 +106,10 @@ public final class TransCnnConfig {
         if (inChannels < 1) {
             throw new IllegalArgumentException("inChannels must be >= 1, got " + inChannels);
         }
+        if (stemStride != 2 && stemStride != 4) {
+            throw new IllegalArgumentException("stemStride must be 4 (the official stem: two stride-2 convolutions) or "
+                    + "2 (the first convolution at stride 1), got " + stemStride);
+        }
         checkSize("height", height);
         checkSize("width", width);
         for (int s = 0; s < 4; s++) {
@@ -129,10 +139,12 @@ public final class TransCnnConfig {
         }
     }
 
-    private static void checkSize(String name, int v) {
-        if (v < STRIDE || v % STRIDE != 0) {
+    private void checkSize(String name, int v) {
+        int stride = stride();
+        if (v < stride || v % stride != 0) {
             throw new IllegalArgumentException("input " + name + " " + v + " is not supported: it must be a positive "
-                    + "multiple of " + STRIDE + " (the network's total stride)");
+                    + "multiple of " + stride + " (the network's total stride" + (stemStride == STEM_STRIDE ? ""
+                    : ", 8 x stem stride " + stemStride) + ")");
         }
     }
 
@@ -165,17 +177,33 @@ public final class TransCnnConfig {
         b.headDropRate = headDropRate;
         b.activation = activation;
         b.attention = attention;
+        b.stemStride = stemStride;
         return b;
     }
 
-    /** Height of stage {@code s}'s map (0-based stage): H / 4 / 2^s. */
+    /** Height of stage {@code s}'s map (0-based stage): H / stemStride / 2^s. */
     public int stageHeight(int s) {
-        return height / (4 << s);
+        return height / reduction(s);
     }
 
-    /** Width of stage {@code s}'s map (0-based stage): W / 4 / 2^s. */
+    /** Width of stage {@code s}'s map (0-based stage): W / stemStride / 2^s. */
     public int stageWidth(int s) {
-        return width / (4 << s);
+        return width / reduction(s);
+    }
+
+    /** Stride of stage {@code s}'s map (0-based stage) relative to the input: stemStride * 2^s. */
+    public int reduction(int s) {
+        return stemStride << s;
+    }
+
+    /** Total stride of the network: 8 x {@link #stemStride()} (32 for the official stem). */
+    public int stride() {
+        return reduction(3);
+    }
+
+    /** Stride of the stem: 4 (official) or 2. */
+    public int stemStride() {
+        return stemStride;
     }
 
     /** Blocks over all stages. */
@@ -265,7 +293,8 @@ public final class TransCnnConfig {
                 + ", gridSizes=" + Arrays.toString(gridSizes) + ", dsRatios=" + Arrays.toString(dsRatios)
                 + ", headDim=" + headDim + ", numClasses=" + numClasses + ", inChannels=" + inChannels
                 + ", input=" + height + "x" + width + ", dropRate=" + dropRate + ", dropPathRate=" + dropPathRate
-                + ", headDropRate=" + headDropRate + ", activation=" + activation + ", attention=" + attention + "}";
+                + ", headDropRate=" + headDropRate + ", activation=" + activation + ", attention=" + attention
+                + (stemStride == STEM_STRIDE ? "" : ", stemStride=" + stemStride) + "}";
     }
 
     /**
@@ -290,6 +319,7 @@ public final class TransCnnConfig {
         double headDropRate = 0.2;
         Act activation = Act.SILU;
         boolean attention = true;
+        int stemStride = STEM_STRIDE;
 
         Settings() {
         }
@@ -391,6 +421,16 @@ public final class TransCnnConfig {
         }
 
         /**
+         * Stride of the stem: 4, the official two stride-2 convolutions ({@code patch_embed}), or 2, which runs the
+         * first of them at stride 1, so that every stage sees a map twice as high and wide (for small images such as
+         * 28x28 Fashion-MNIST, where a stride-4 stem leaves stage 1 at 8x8). The parameters are the same either way.
+         */
+        public B stemStride(int stemStride) {
+            this.stemStride = stemStride;
+            return self();
+        }
+
+        /**
          * The grid sizes set so far, not yet validated: for code that completes a configuration from other sources
          * (such as {@code TransCnnWeights.inferConfig}, which turns the grids of stages without grid attention to
          * 1) before the one validation in {@link #build}.
@@ -417,6 +457,7 @@ public final class TransCnnConfig {
             headDropRate = other.headDropRate;
             activation = other.activation;
             attention = other.attention;
+            stemStride = other.stemStride;
         }
 
         /** The configuration these settings describe; every invalid combination fails here. */

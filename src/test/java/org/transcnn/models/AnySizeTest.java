@@ -63,6 +63,35 @@ class AnySizeTest {
         assertFalse(logits.isNaN().any() || logits.isInfinite().any(), "non-finite logits");
     }
 
+    /**
+     * A stem of stride 2 (its first convolution at stride 1) puts every stage at twice the map side, for the same
+     * parameters; the feature info reports strides 2 to 16, and inputs need only be multiples of 16.
+     */
+    @ParameterizedTest(name = "{0}x{1}")
+    @CsvSource({"32,32", "48,80"})
+    void stemOfStride2DoublesEveryStageMap(int h, int w) {
+        TransCnnConfig config = release().gridSizes(4, 2, 2, 1).dsRatios(2, 2, 1, 1).stemStride(2).inputSize(h, w)
+                .build();
+        TransCNN model = TransCNN.builder(config).build();
+        ComputationGraph net = model.init();
+        ComputationGraph official = TransCNN.builder(config.toBuilder().stemStride(4).inputSize(2 * h, 2 * w).build())
+                .build().init();
+        assertEquals(official.numParams(), net.numParams(), "the stem stride changes no parameter");
+        Nd4j.getRandom().setSeed(1);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, h, w);
+        Map<String, INDArray> acts = net.feedForward(x, false);
+        int[] channels = {32, 64, 96, 128};
+        for (int s = 0; s < 4; s++) {
+            int stride = 2 << s;
+            assertEquals(stride, model.featureInfo().get(s).reduction(), "reduction of stage index " + s);
+            assertArrayEquals(new long[] {2, channels[s], h / stride, w / stride},
+                    acts.get(model.stageVertex(s)).shape(), "stage index " + s);
+        }
+        INDArray logits = acts.get(TransCNN.LOGITS);
+        assertArrayEquals(new long[] {2, 7}, logits.shape());
+        assertFalse(logits.isNaN().any() || logits.isInfinite().any(), "non-finite logits");
+    }
+
     @Test
     void trainsAtAPaddedSize() {
         ComputationGraph net = TransCNN.builder(release().inputSize(96, 160).build()).build().init();

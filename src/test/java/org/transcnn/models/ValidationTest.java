@@ -47,6 +47,12 @@ class ValidationTest {
                         (Supplier<?>) () -> TransCNN.builder(Preset.SMALL).dropPathRate(1.5).build()),
                 Arguments.of("kernelSizes[1] must be odd, got 4",
                         (Supplier<?>) () -> TransCnnConfig.builder().kernelSizes(5, 4, 5, 3).build()),
+                Arguments.of("stemStride must be 4 (the official stem: two stride-2 convolutions) or 2 (the first "
+                        + "convolution at stride 1), got 8",
+                        (Supplier<?>) () -> TransCNN.builder(Preset.SMALL).stemStride(8).build()),
+                Arguments.of("input width 40 is not supported: it must be a positive multiple of 16 (the network's "
+                        + "total stride, 8 x stem stride 2)",
+                        (Supplier<?>) () -> TransCNN.builder(Preset.SMALL).stemStride(2).inputSize(32, 40).build()),
                 Arguments.of("unknown preset 'HUGE'", (Supplier<?>) () -> Preset.parse("HUGE")));
     }
 

@@ -91,6 +91,11 @@ final class TrainCommand implements Callable<Integer> {
             + "A run stopped so is complete: --resume has nothing more to do (default: no budget)")
     Double timeBudget;
 
+    @Option(names = "--stem-stride", description = "stride of the stem: 4 (the official stem; stage 1 at 8x8 pixels) "
+            + "or 2 (its first convolution at stride 1: stage 1 at 16x16, the same parameters, about 4x the "
+            + "multiply-adds); default ${DEFAULT-VALUE}")
+    int stemStride = D.stemStride();
+
     @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks)")
     boolean ablation;
 
@@ -168,10 +173,15 @@ final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--time-budget " + Trainer.Options.number(timeBudget)
                         + ": expected a finite number of seconds above 0");
             }
+            if (stemStride != 2 && stemStride != 4) {
+                // checked here too: the run options read 0 as 4, for checkpoints written before the option existed
+                throw new IllegalArgumentException("--stem-stride " + stemStride + ": expected 4 (stage 1 at 8x8) or "
+                        + "2 (stage 1 at 16x16)");
+            }
             Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
             return new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, warmupEpochs,
                     labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment), preciseBn,
-                    timeBudget == null ? 0 : timeBudget), parallel, log, commandStart());
+                    timeBudget == null ? 0 : timeBudget, stemStride), parallel, log, commandStart());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -79,14 +79,22 @@ public final class Trainer {
      * @param timeBudget seconds after which training ends, at the end of the batch then running (counted from
      *                   the trainer's start, see {@link Trainer#Trainer(Options, Parallelism, PrintStream, long)});
      *                   0 for no budget
+     * @param stemStride the network's stem stride (see {@link #fashionConfig}): 4 (stage 1 at 8x8) or 2 (stage 1
+     *                   at 16x16); 0, as read from checkpoints written before it existed, means 4
      */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
-                          int width, int trainLimit, Augment augment, int preciseBn, double timeBudget) {
+                          int width, int trainLimit, Augment augment, int preciseBn, double timeBudget,
+                          int stemStride) {
 
         /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
         public Options {
             augment = augment == null ? Augment.SHIFT_FLIP : augment;
+            stemStride = stemStride == 0 ? TransCnnConfig.STEM_STRIDE : stemStride;
+            if (stemStride != 2 && stemStride != 4) {
+                throw new IllegalArgumentException("--stem-stride " + stemStride + ": expected 4 (stage 1 at 8x8) or 2 "
+                        + "(stage 1 at 16x16)");
+            }
             if (out == null) {
                 throw new IllegalArgumentException("--out: an output directory is required");
             }
@@ -134,7 +142,8 @@ public final class Trainer {
         /** These options with another data directory, output directory and resume flag (the same run otherwise). */
         Options forRun(Path dataDir, Path outDir, boolean resumeRun) {
             return new Options(dataDir, outDir, epochs, batchSize, learningRate, weightDecay, warmupEpochs,
-                    labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment, preciseBn, timeBudget);
+                    labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment, preciseBn, timeBudget,
+                    stemStride);
         }
 
         /**
@@ -190,6 +199,7 @@ public final class Trainer {
             m.put("--augment", augment.cliName());
             m.put("--precise-bn", Integer.toString(preciseBn));
             m.put("--time-budget", timeBudget > 0 ? number(timeBudget) : "none");
+            m.put("--stem-stride", Integer.toString(stemStride));
             return m;
         }
 
@@ -199,7 +209,7 @@ public final class Trainer {
          */
         public static Options defaults() {
             return new Options(null, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0, Augment.NONE, 512, 0);
+                    42, false, false, 16, 0, Augment.NONE, 512, 0, TransCnnConfig.STEM_STRIDE);
         }
     }
 
@@ -258,9 +268,18 @@ public final class Trainer {
         this.startNanos = startNanos;
     }
 
-    /** The TransCNN configuration used for 32x32 Fashion-MNIST inputs, with or without H-MHSA. */
+    /** The TransCNN configuration used for 32x32 Fashion-MNIST inputs, with or without H-MHSA (stem stride 4). */
     public static TransCnnConfig fashionConfig(int width, boolean attention) {
+        return fashionConfig(width, attention, TransCnnConfig.STEM_STRIDE);
+    }
+
+    /**
+     * The TransCNN configuration used for 32x32 Fashion-MNIST inputs, with or without H-MHSA, with a stem of stride
+     * {@code stemStride}: 4 puts stage 1 at 8x8 pixels, 2 at 16x16 (the same parameters, about 4x the multiply-adds).
+     */
+    public static TransCnnConfig fashionConfig(int width, boolean attention, int stemStride) {
         return TransCnnConfig.builder()
+                .stemStride(stemStride)
                 .dims(width, 2 * width, 4 * width, 8 * width)
                 .depths(1, 1, 2, 1)
                 .expansions(4, 4, 4, 4)
@@ -323,7 +342,7 @@ public final class Trainer {
             priorSeconds = resumed.wallSeconds;
             log.printf("resuming %s after epoch %d%n", o.out(), history.size());
         } else {
-            net = TransCNN.builder(fashionConfig(o.width(), !o.ablation()))
+            net = TransCNN.builder(fashionConfig(o.width(), !o.ablation(), o.stemStride()))
                     .seed(o.seed())
                     .updater(new Adam(new WarmupCosine(o.learningRate(),
                             Math.min(o.warmupEpochs(), o.epochs() - 1) * rounds, o.epochs() * rounds, 0.01)))

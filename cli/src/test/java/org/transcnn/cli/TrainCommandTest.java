@@ -43,6 +43,8 @@ class TrainCommandTest {
             {"--channels", "0", "--channels 0: expected at least 1"},
             {"--width", "0", "--channels 0: expected at least 1"},
             {"--precise-bn", "-1", "--precise-bn -1: expected 0 (off) or a number of training images"},
+            {"--stem-stride", "3", "--stem-stride 3: expected 4 (stage 1 at 8x8) or 2 (stage 1 at 16x16)"},
+            {"--stem-stride", "0", "--stem-stride 0: expected 4 (stage 1 at 8x8) or 2 (stage 1 at 16x16)"},
             {"--time-budget", "0", "--time-budget 0: expected a finite number of seconds above 0"},
             {"--time-budget", "-2.5", "--time-budget -2.5: expected a finite number of seconds above 0"},
             {"--time-budget", "Infinity", "--time-budget Infinity: expected a finite number of seconds above 0"},

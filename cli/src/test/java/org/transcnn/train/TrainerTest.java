@@ -31,7 +31,7 @@ class TrainerTest {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0, d.augment(),
-                d.preciseBn(), 0);
+                d.preciseBn(), 0, 4);
     }
 
     static PrintStream quiet() {
@@ -63,7 +63,7 @@ class TrainerTest {
         assertEquals(1, Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history.size());
         IOException changed = assertThrows(IOException.class, () -> new Trainer(new Trainer.Options(
                 SampleData.dir(), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0,
-                Augment.SHIFT_FLIP, 512, 0),
+                Augment.SHIFT_FLIP, 512, 0, 4),
                 quiet()).run());
         assertEquals("--resume: the options differ from those of the run in " + split + ": --batch-size 32 in the "
                 + "run, 64 now; --augment none in the run, shift-flip now; resume with the run's options: "
@@ -96,7 +96,7 @@ class TrainerTest {
         Path out = dir.resolve("short");
         List<Trainer.Epoch> h = new Trainer(new Trainer.Options(SampleData.dir(), out, 2, d.batchSize(),
                 d.learningRate(), d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), d.seed(), false, false,
-                d.width(), 3000, d.augment(), 512, 0), quiet()).run();
+                d.width(), 3000, d.augment(), 512, 0, 4), quiet()).run();
         Trainer.Epoch last = h.get(1);
         assertTrue(last.trainAccuracy() > 0.6, "learns: " + h);
         assertEquals(last.trainAccuracy(), last.testAccuracy(), 0.05, "test accuracy near the training-mode one: " + h);
@@ -105,6 +105,25 @@ class TrainerTest {
         assertEquals("512", m.get("recipe").get("--precise-bn").asText());
         assertEquals(Trainer.STOPPED_BY_EPOCHS, m.get("stopped_by").asText());
         assertTrue(m.get("time_budget_seconds").isNull());
+    }
+
+    /** {@code --stem-stride 2}: stage 1 at 16x16 on the 32x32 canvas; the recipe and the resume command say so. */
+    @Test
+    void aStemOfStride2TrainsWithStage1At16x16() throws Exception {
+        Trainer.Options d = Trainer.Options.defaults();
+        Path out = dir.resolve("stride2");
+        Trainer.Options o = new Trainer.Options(SampleData.dir(), out, 1, 32, d.learningRate(), d.weightDecay(),
+                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, 2);
+        List<Trainer.Epoch> h = new Trainer(o, quiet()).run();
+        assertEquals(1, h.size());
+        JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
+        assertEquals("2", m.get("recipe").get("--stem-stride").asText());
+        assertTrue(m.get("command").asText().endsWith(" --stem-stride 2"), m.get("command").asText());
+        ComputationGraph net = ModelFile.load(out.resolve(Trainer.MODEL_FILE));
+        org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.zeros(2, 1, Trainer.INPUT_SIZE,
+                Trainer.INPUT_SIZE);
+        assertArrayEquals(new long[] {2, 8, 16, 16}, net.feedForward(x, false).get("patch_embed.3").shape());
+        assertEquals(Trainer.Options.defaults().settings().get("--stem-stride"), "4", "the default");
     }
 
     /**
@@ -116,7 +135,7 @@ class TrainerTest {
         Trainer.Options d = Trainer.Options.defaults();
         Path out = dir.resolve("budget");
         Trainer.Options o = new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(), d.weightDecay(),
-                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001);
+                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, 4);
         List<Trainer.Epoch> h = new Trainer(o, quiet()).run();
         assertEquals(1, h.size(), "stopped in epoch 1: " + h);
         JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
