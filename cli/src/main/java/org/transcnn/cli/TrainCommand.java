@@ -173,11 +173,8 @@ final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--time-budget " + Trainer.Options.number(timeBudget)
                         + ": expected a finite number of seconds above 0");
             }
-            if (stemStride != 2 && stemStride != 4) {
-                // checked here too: the run options read 0 as 4, for checkpoints written before the option existed
-                throw new IllegalArgumentException("--stem-stride " + stemStride + ": expected 4 (stage 1 at 8x8) or "
-                        + "2 (stage 1 at 16x16)");
-            }
+            // checked here too: the run options read 0 as 4, for checkpoints written before the option existed
+            Trainer.Options.checkStemStride(stemStride);
             Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
             return new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, warmupEpochs,
                     labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment), preciseBn,

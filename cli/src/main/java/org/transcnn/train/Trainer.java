@@ -90,11 +90,7 @@ public final class Trainer {
         /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
         public Options {
             augment = augment == null ? Augment.SHIFT_FLIP : augment;
-            stemStride = stemStride == 0 ? TransCnnConfig.STEM_STRIDE : stemStride;
-            if (stemStride != 2 && stemStride != 4) {
-                throw new IllegalArgumentException("--stem-stride " + stemStride + ": expected 4 (stage 1 at 8x8) or 2 "
-                        + "(stage 1 at 16x16)");
-            }
+            stemStride = checkStemStride(stemStride == 0 ? TransCnnConfig.STEM_STRIDE : stemStride);
             if (out == null) {
                 throw new IllegalArgumentException("--out: an output directory is required");
             }
@@ -126,6 +122,15 @@ public final class Trainer {
                 throw new IllegalArgumentException("--time-budget " + number(timeBudget) + ": expected a finite "
                         + "number of seconds above 0");
             }
+        }
+
+        /** {@code stemStride} if it is 4 or 2; otherwise the {@code --stem-stride} error. */
+        public static int checkStemStride(int stemStride) {
+            if (stemStride != 2 && stemStride != 4) {
+                throw new IllegalArgumentException("--stem-stride " + stemStride + ": expected 4 (stage 1 at 8x8) or 2 "
+                        + "(stage 1 at 16x16)");
+            }
+            return stemStride;
         }
 
         private static void atLeast(String option, int value, int min) {

@@ -34,6 +34,16 @@ class TrainerTest {
                 d.preciseBn(), 0, 4);
     }
 
+    /**
+     * {@code epochs} epochs of batch 32 at width 8, seed 7, 64 images for PreciseBN, and a budget of 1 ms, spent
+     * before the first batch ends: a run that trains one batch, then evaluates and saves.
+     */
+    static Trainer.Options oneBatch(Path out, int epochs, int stemStride) {
+        Trainer.Options d = Trainer.Options.defaults();
+        return new Trainer.Options(SampleData.dir(), out, epochs, 32, d.learningRate(), d.weightDecay(),
+                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride);
+    }
+
     static PrintStream quiet() {
         return new PrintStream(new ByteArrayOutputStream());
     }
@@ -110,11 +120,8 @@ class TrainerTest {
     /** {@code --stem-stride 2}: stage 1 at 16x16 on the 32x32 canvas; the recipe and the resume command say so. */
     @Test
     void aStemOfStride2TrainsWithStage1At16x16() throws Exception {
-        Trainer.Options d = Trainer.Options.defaults();
         Path out = dir.resolve("stride2");
-        Trainer.Options o = new Trainer.Options(SampleData.dir(), out, 1, 32, d.learningRate(), d.weightDecay(),
-                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, 2);
-        List<Trainer.Epoch> h = new Trainer(o, quiet()).run();
+        List<Trainer.Epoch> h = new Trainer(oneBatch(out, 1, 2), quiet()).run();
         assertEquals(1, h.size());
         JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
         assertEquals("2", m.get("recipe").get("--stem-stride").asText());
@@ -132,10 +139,8 @@ class TrainerTest {
      */
     @Test
     void aTimeBudgetEndsTrainingAfterTheRunningBatchAndSavesACompleteRun() throws Exception {
-        Trainer.Options d = Trainer.Options.defaults();
         Path out = dir.resolve("budget");
-        Trainer.Options o = new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(), d.weightDecay(),
-                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, 4);
+        Trainer.Options o = oneBatch(out, 2, 4);
         List<Trainer.Epoch> h = new Trainer(o, quiet()).run();
         assertEquals(1, h.size(), "stopped in epoch 1: " + h);
         JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
