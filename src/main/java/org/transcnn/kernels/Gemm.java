@@ -58,12 +58,26 @@ public final class Gemm {
         }
     }
 
+    /** cblas_sgemm on JavaCPP pointers at element offsets (set as their positions); checked by the caller. */
+    static void blas(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatPointer a, long aOff,
+            int lda, FloatPointer b, long bOff, int ldb, float beta, FloatPointer c, long cOff, int ldc) {
+        openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, op(transA), op(transB), m, n, k, alpha,
+                a.position(aOff), lda, b.position(bOff), ldb, beta, c.position(cOff), ldc);
+    }
+
+    /** cblas_dgemm on JavaCPP pointers at element offsets (set as their positions); checked by the caller. */
+    static void blas(boolean transA, boolean transB, int m, int n, int k, double alpha, DoublePointer a, long aOff,
+            int lda, DoublePointer b, long bOff, int ldb, double beta, DoublePointer c, long cOff, int ldc) {
+        openblas_nolapack.cblas_dgemm(openblas_nolapack.CblasRowMajor, op(transA), op(transB), m, n, k, alpha,
+                a.position(aOff), lda, b.position(bOff), ldb, beta, c.position(cOff), ldc);
+    }
+
     private static int op(boolean transpose) {
         return transpose ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
     }
 
     /** Refuses shapes that would make OpenBLAS read or write outside the buffers (it does not check). */
-    private static void check(boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc,
+    static void check(boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc,
             long aAvail, long bAvail, long cAvail) {
         if (m < 1 || n < 1 || k < 1) {
             throw new IllegalArgumentException("gemm needs m, n, k >= 1, got " + m + ", " + n + ", " + k);

@@ -248,14 +248,12 @@ public final class HMHSAFloat {
         }
         IntStream.range(0, b).parallel().forEach(n -> dst.put(n * image, template, 0, image));
         pool.give(template);
-        for (int n = 0; n < b; n++) {
-            if (tokens) {
-                Gemm.gemm(true, true, p, rows, cols, 1f, src, (long) n * cols * p, p, w.buffer, wOff, cols, 1f, dst,
-                        (long) n * image, rows);
-            } else {
-                Gemm.gemm(false, false, rows, p, cols, 1f, w.buffer, wOff, cols, src, (long) n * cols * p, p, 1f, dst,
-                        (long) n * image, p);
-            }
+        if (tokens) {
+            GemmBatchFloat.each(b, true, true, p, rows, cols, 1f, src, 0, (long) cols * p, p, w.buffer, wOff, 0, cols,
+                    1f, dst, 0, image, rows);
+        } else {
+            GemmBatchFloat.each(b, false, false, rows, p, cols, 1f, w.buffer, wOff, 0, cols, src, 0, (long) cols * p,
+                    p, 1f, dst, 0, image, p);
         }
     }
 
@@ -265,10 +263,8 @@ public final class HMHSAFloat {
      */
     private static void weightGradient(int b, int rows, int cols, int p, FloatBuffer g, FloatBuffer a,
             Weights grad, long wOff, boolean tokens) {
-        for (int n = 0; n < b; n++) {
-            Gemm.gemm(tokens, true, rows, cols, p, 1f, g, (long) n * rows * p, tokens ? rows : p, a,
-                    (long) n * cols * p, p, n == 0 ? 0f : 1f, grad.buffer, wOff, cols);
-        }
+        GemmBatchFloat.sum(b, tokens, true, rows, cols, p, 1f, g, 0, (long) rows * p, tokens ? rows : p, a, 0,
+                (long) cols * p, p, 0f, grad.buffer, wOff, cols);
     }
 
     /**
@@ -277,10 +273,8 @@ public final class HMHSAFloat {
      */
     private static void inputGradient(int b, int cols, int rows, int p, Weights w, long wOff, FloatBuffer g,
             FloatBuffer dst, float beta, boolean tokens) {
-        for (int n = 0; n < b; n++) {
-            Gemm.gemm(true, tokens, cols, p, rows, 1f, w.buffer, wOff, cols, g, (long) n * rows * p,
-                    tokens ? rows : p, beta, dst, (long) n * cols * p, p);
-        }
+        GemmBatchFloat.each(b, true, tokens, cols, p, rows, 1f, w.buffer, wOff, 0, cols, g, 0, (long) rows * p,
+                tokens ? rows : p, beta, dst, 0, (long) cols * p, p);
     }
 
     /**

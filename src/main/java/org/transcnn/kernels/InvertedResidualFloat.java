@@ -41,9 +41,8 @@ public final class InvertedResidualFloat {
         int c = s.channels();
         int e = s.hidden();
         int p = s.pixels();
-        for (int n = 0; n < b; n++) {
-            Gemm.gemm(false, false, e, p, c, 1f, w1, w1Off, c, x, (long) n * c * p, p, 0f, t1, (long) n * e * p, p);
-        }
+        GemmBatchFloat.each(b, false, false, e, p, c, 1f, w1, w1Off, 0, c, x, 0, (long) c * p, p, 0f, t1, 0,
+                (long) e * p, p);
         float[] f = pool.take(s.inner());
         float[] g = pool.take(s.inner());
         get(t1, f);
@@ -54,9 +53,8 @@ public final class InvertedResidualFloat {
         put(g, a2);
         pool.give(f);
         pool.give(g);
-        for (int n = 0; n < b; n++) {
-            Gemm.gemm(false, false, c, p, e, 1f, w3, w3Off, e, a2, (long) n * e * p, p, 0f, t3, (long) n * c * p, p);
-        }
+        GemmBatchFloat.each(b, false, false, c, p, e, 1f, w3, w3Off, 0, e, a2, 0, (long) e * p, p, 0f, t3, 0,
+                (long) c * p, p);
         float[] f3 = pool.take(s.outer());
         get(t3, f3);
         NormActFloat.normalise(f3, b, c, p, n3, training, Activation.IDENTITY);
@@ -111,12 +109,10 @@ public final class InvertedResidualFloat {
         NormActFloat.forward(fd, g, b, e, p, scale(n2), shift(n2), Activation.SILU);
         BulkFloat.scalePlanes(g, mask2, p);
         put(g, work);
-        for (int n = 0; n < b; n++) {
-            long in = (long) n * e * p;
-            long out = (long) n * c * p;
-            Gemm.gemm(false, true, c, e, p, 1f, dx, out, p, work, in, p, n == 0 ? 0f : 1f, dW3, dW3Off, e);
-            Gemm.gemm(true, false, e, p, c, 1f, w3, w3Off, e, dx, out, p, 0f, work, in, p);
-        }
+        GemmBatchFloat.sum(b, false, true, c, e, p, 1f, dx, 0, (long) c * p, p, work, 0, (long) e * p, p, 0f, dW3,
+                dW3Off, e);
+        GemmBatchFloat.each(b, true, false, e, p, c, 1f, w3, w3Off, 0, e, dx, 0, (long) c * p, p, 0f, work, 0,
+                (long) e * p, p);
         // BN2 + SiLU: dd (in g)
         get(work, g);
         BulkFloat.scalePlanes(g, mask2, p);
@@ -134,12 +130,10 @@ public final class InvertedResidualFloat {
         if (residual) {
             dx.put(0, dy, 0, s.outer());
         }
-        for (int n = 0; n < b; n++) {
-            long in = (long) n * c * p;
-            long hid = (long) n * e * p;
-            Gemm.gemm(false, true, e, c, p, 1f, work, hid, p, x, in, p, n == 0 ? 0f : 1f, dW1, dW1Off, c);
-            Gemm.gemm(true, false, c, p, e, 1f, w1, w1Off, c, work, hid, p, residual ? 1f : 0f, dx, in, p);
-        }
+        GemmBatchFloat.sum(b, false, true, e, c, p, 1f, work, 0, (long) e * p, p, x, 0, (long) c * p, p, 0f, dW1,
+                dW1Off, c);
+        GemmBatchFloat.each(b, true, false, c, p, e, 1f, w1, w1Off, 0, c, work, 0, (long) e * p, p,
+                residual ? 1f : 0f, dx, 0, (long) c * p, p);
     }
 
     private static double[] scale(Norm norm) {

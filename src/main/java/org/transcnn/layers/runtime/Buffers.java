@@ -5,7 +5,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.transcnn.kernels.BulkFloat;
 import org.transcnn.kernels.FreeList;
-import org.transcnn.kernels.Gemm;
+import org.transcnn.kernels.GemmBatchDouble;
+import org.transcnn.kernels.GemmBatchFloat;
 
 import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
@@ -15,7 +16,7 @@ import java.util.stream.IntStream;
 
 /**
  * Between ND4J arrays and the kernels: copies between ND4J arrays (FLOAT or DOUBLE, any layout) and Java float or
- * double arrays in C order, and {@link Gemm} on ND4J's buffers in place.
+ * double arrays in C order, and the GEMMs of {@link GemmBatchFloat} on ND4J's buffers in place.
  */
 public final class Buffers {
 
@@ -38,17 +39,38 @@ public final class Buffers {
         int inner = (int) (transposeA ? ca.rows() : ca.columns());
         int cols = (int) (transposeB ? cb.rows() : cb.columns());
         INDArray c = Nd4j.createUninitialized(a.dataType(), new long[] {rows, cols}, 'c');
-        gemm(transposeA, transposeB, rows, cols, inner, ca, 0, (int) ca.columns(), cb, 0, (int) cb.columns(), 0, c, 0,
-                cols);
+        gemm(1, transposeA, transposeB, rows, cols, inner, ca, 0, 0, (int) ca.columns(), cb, 0, 0, (int) cb.columns(), 0,
+                c, 0, 0, cols);
         return c;
     }
 
     /**
-     * {@link Gemm} on the buffers of C-contiguous FLOAT or DOUBLE arrays of one type (see {@link #cContiguous}):
-     * the matrices start {@code aOff}, {@code bOff}, {@code cOff} elements into the arrays (which may be views).
+     * {@link GemmBatchFloat#each} (or its double twin) on the buffers of C-contiguous FLOAT or DOUBLE arrays of one type
+     * (see {@link #cContiguous}): {@code count} products, the i-th's matrices {@code xOff + i * xStride} elements into
+     * the arrays (which may be views).
      */
-    static void gemm(boolean transA, boolean transB, int m, int n, int k, INDArray a, long aOff, int lda, INDArray b,
-            long bOff, int ldb, double beta, INDArray c, long cOff, int ldc) {
+    static void gemm(int count, boolean transA, boolean transB, int m, int n, int k, INDArray a, long aOff,
+            long aStride, int lda, INDArray b, long bOff, long bStride, int ldb, double beta, INDArray c, long cOff,
+            long cStride, int ldc) {
+        blas(false, count, transA, transB, m, n, k, a, aOff, aStride, lda, b, bOff, bStride, ldb, beta, c, cOff,
+                cStride, ldc);
+    }
+
+    /**
+     * {@link GemmBatchFloat#sum} (or its double twin): {@code c = beta c + sum over i < count of op(a_i) op(b_i)},
+     * on arrays as in {@link #gemm(int, boolean, boolean, int, int, int, INDArray, long, long, int, INDArray, long,
+     * long, int, double, INDArray, long, long, int)}.
+     */
+    static void gemmSum(int count, boolean transA, boolean transB, int m, int n, int k, INDArray a, long aOff,
+            long aStride, int lda, INDArray b, long bOff, long bStride, int ldb, double beta, INDArray c, long cOff,
+            int ldc) {
+        blas(true, count, transA, transB, m, n, k, a, aOff, aStride, lda, b, bOff, bStride, ldb, beta, c, cOff, 0,
+                ldc);
+    }
+
+    private static void blas(boolean sum, int count, boolean transA, boolean transB, int m, int n, int k, INDArray a,
+            long aOff, long aStride, int lda, INDArray b, long bOff, long bStride, int ldb, double beta, INDArray c,
+            long cOff, long cStride, int ldc) {
         DataType t = c.dataType();
         if (a.dataType() != t || b.dataType() != t || !isCContiguous(a) || !isCContiguous(b) || !isCContiguous(c)) {
             throw new IllegalStateException("gemm needs C-contiguous arrays of one type, got " + a.dataType() + ", "
@@ -56,13 +78,27 @@ public final class Buffers {
         }
         try {
             if (t == DataType.FLOAT) {
-                Gemm.gemm(transA, transB, m, n, k, 1f, a.data().asNioFloat(), a.offset() + aOff, lda,
-                        b.data().asNioFloat(), b.offset() + bOff, ldb, (float) beta, c.data().asNioFloat(),
-                        c.offset() + cOff, ldc);
+                FloatBuffer fa = a.data().asNioFloat();
+                FloatBuffer fb = b.data().asNioFloat();
+                FloatBuffer fc = c.data().asNioFloat();
+                if (sum) {
+                    GemmBatchFloat.sum(count, transA, transB, m, n, k, 1f, fa, a.offset() + aOff, aStride, lda, fb,
+                            b.offset() + bOff, bStride, ldb, (float) beta, fc, c.offset() + cOff, ldc);
+                } else {
+                    GemmBatchFloat.each(count, transA, transB, m, n, k, 1f, fa, a.offset() + aOff, aStride, lda, fb,
+                            b.offset() + bOff, bStride, ldb, (float) beta, fc, c.offset() + cOff, cStride, ldc);
+                }
             } else if (t == DataType.DOUBLE) {
-                Gemm.gemm(transA, transB, m, n, k, 1.0, a.data().asNioDouble(), a.offset() + aOff, lda,
-                        b.data().asNioDouble(), b.offset() + bOff, ldb, beta, c.data().asNioDouble(),
-                        c.offset() + cOff, ldc);
+                DoubleBuffer da = a.data().asNioDouble();
+                DoubleBuffer db = b.data().asNioDouble();
+                DoubleBuffer dc = c.data().asNioDouble();
+                if (sum) {
+                    GemmBatchDouble.sum(count, transA, transB, m, n, k, 1.0, da, a.offset() + aOff, aStride, lda, db,
+                            b.offset() + bOff, bStride, ldb, beta, dc, c.offset() + cOff, ldc);
+                } else {
+                    GemmBatchDouble.each(count, transA, transB, m, n, k, 1.0, da, a.offset() + aOff, aStride, lda, db,
+                            b.offset() + bOff, bStride, ldb, beta, dc, c.offset() + cOff, cStride, ldc);
+                }
             } else {
                 throw new IllegalStateException("gemm supports FLOAT and DOUBLE arrays, got " + t);
             }

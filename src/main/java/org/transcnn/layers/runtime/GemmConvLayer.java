@@ -76,10 +76,8 @@ public class GemmConvLayer extends ConvolutionLayer {
             }
         }
         INDArray out = Buffers.isCContiguous(biasGrad) ? biasGrad : Nd4j.createUninitialized(dataType, channels);
-        for (int n = 0; n < s[0]; n++) {
-            Buffers.gemm(false, false, channels, 1, pixels, dy, (long) n * channels * pixels, pixels, ones, 0, 1,
-                    n == 0 ? 0 : 1, out, 0, 1);
-        }
+        Buffers.gemmSum((int) s[0], false, false, channels, 1, pixels, dy, 0, (long) channels * pixels, pixels, ones,
+                0, 0, 1, 0, out, 0, 1);
         if (out != biasGrad) {
             biasGrad.assign(out.reshape(biasGrad.shape()));
         }
@@ -196,10 +194,8 @@ public class GemmConvLayer extends ConvolutionLayer {
             if (b != null) {
                 Buffers.fillChannels(out, b);
             }
-            for (int n = 0; n < batch; n++) {
-                Buffers.gemm(false, false, nOut(), hw, nIn(), w, 0, nIn(), x, (long) n * nIn() * hw, hw,
-                        b != null ? 1 : 0, out, (long) n * nOut() * hw, hw);
-            }
+            Buffers.gemm(batch, false, false, nOut(), hw, nIn(), w, 0, 0, nIn(), x, 0, (long) nIn() * hw, hw,
+                    b != null ? 1 : 0, out, 0, (long) nOut() * hw, hw);
             return new Pair<>(out, null);
         }
         // Temporaries live in the layer's working-memory workspace when DL4J has one open (training), else on the heap
@@ -235,13 +231,10 @@ public class GemmConvLayer extends ConvolutionLayer {
             int hw = o[0] * o[1];
             INDArray dw = Buffers.isCContiguous(weightGrad) ? weightGrad
                     : Nd4j.createUninitialized(dataType, weightGrad.shape(), 'c');
-            for (int n = 0; n < batch; n++) {
-                long xOff = (long) n * nIn() * hw;
-                long yOff = (long) n * nOut() * hw;
-                Buffers.gemm(true, false, nIn(), hw, nOut(), w, 0, nIn(), dy4, yOff, hw, 0, eps, xOff, hw);
-                Buffers.gemm(false, true, nOut(), nIn(), hw, dy4, yOff, hw, x, xOff, hw, n == 0 ? 0 : 1, dw, 0,
-                        nIn());
-            }
+            Buffers.gemm(batch, true, false, nIn(), hw, nOut(), w, 0, 0, nIn(), dy4, 0, (long) nOut() * hw, hw, 0, eps,
+                    0, (long) nIn() * hw, hw);
+            Buffers.gemmSum(batch, false, true, nOut(), nIn(), hw, dy4, 0, (long) nOut() * hw, hw, x, 0,
+                    (long) nIn() * hw, hw, 0, dw, 0, nIn());
             if (dw != weightGrad) {
                 weightGrad.assign(dw);
             }
