@@ -96,11 +96,6 @@ final class TrainCommand implements Callable<Integer> {
             + "multiply-adds); default ${DEFAULT-VALUE}")
     int stemStride = D.stemStride();
 
-    @Option(names = "--coarse-epochs", paramLabel = "N", description = "with --stem-stride 2: train the first N "
-            + "epochs with the stem at stride 4 (stage 1 at 8x8, about 2.5x faster), then switch to stride 2 with the "
-            + "same parameters and optimizer state (progressive resizing); default ${DEFAULT-VALUE}")
-    int coarseEpochs = D.coarseEpochs();
-
     @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks)")
     boolean ablation;
 
@@ -183,7 +178,7 @@ final class TrainCommand implements Callable<Integer> {
             Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
             return new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, warmupEpochs,
                     labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment), preciseBn,
-                    timeBudget == null ? 0 : timeBudget, stemStride, coarseEpochs), parallel, log, commandStart());
+                    timeBudget == null ? 0 : timeBudget, stemStride), parallel, log, commandStart());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * Trains and evaluates TransCNN on Fashion-MNIST: Adam with decoupled weight decay, linear warm-up and cosine decay
@@ -80,15 +81,11 @@ public final class Trainer {
      *                   0 for no budget
      * @param stemStride the network's stem stride (see {@link #fashionConfig}): 4 (stage 1 at 8x8) or 2 (stage 1
      *                   at 16x16); 0, as read from checkpoints written before it existed, means 4
-     * @param coarseEpochs with {@code stemStride} 2, the first N epochs train the network with the stem at stride 4
-     *                     (progressive resizing: stage 1 at 8x8, about 2.5x the images/s), the rest at stride 2, the
-     *                     parameters and the optimizer's state carried over (the two networks have the same
-     *                     parameters); 0 for none
      */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
                           int width, int trainLimit, Augment augment, int preciseBn, double timeBudget,
-                          int stemStride, int coarseEpochs) {
+                          int stemStride) {
 
         /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
         public Options {
@@ -121,11 +118,6 @@ public final class Trainer {
                 throw new IllegalArgumentException("--precise-bn " + preciseBn + ": expected 0 (off) or a number of "
                         + "training images");
             }
-            if (coarseEpochs < 0 || coarseEpochs > 0 && (stemStride != 2 || coarseEpochs >= epochs)) {
-                throw new IllegalArgumentException("--coarse-epochs " + coarseEpochs + ": expected 0 (off) or, with "
-                        + "--stem-stride 2, fewer than the " + epochs + " epochs (got --stem-stride " + stemStride
-                        + ")");
-            }
             if (!(timeBudget >= 0) || Double.isInfinite(timeBudget)) {
                 throw new IllegalArgumentException("--time-budget " + number(timeBudget) + ": expected a finite "
                         + "number of seconds above 0");
@@ -156,7 +148,7 @@ public final class Trainer {
         Options forRun(Path dataDir, Path outDir, boolean resumeRun) {
             return new Options(dataDir, outDir, epochs, batchSize, learningRate, weightDecay, warmupEpochs,
                     labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment, preciseBn, timeBudget,
-                    stemStride, coarseEpochs);
+                    stemStride);
         }
 
         /**
@@ -213,7 +205,6 @@ public final class Trainer {
             m.put("--precise-bn", Integer.toString(preciseBn));
             m.put("--time-budget", timeBudget > 0 ? number(timeBudget) : "none");
             m.put("--stem-stride", Integer.toString(stemStride));
-            m.put("--coarse-epochs", Integer.toString(coarseEpochs));
             return m;
         }
 
@@ -223,7 +214,7 @@ public final class Trainer {
          */
         public static Options defaults() {
             return new Options(null, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0, Augment.NONE, 512, 0, TransCnnConfig.STEM_STRIDE, 0);
+                    42, false, false, 16, 0, Augment.NONE, 512, 0, TransCnnConfig.STEM_STRIDE);
         }
     }
 
@@ -275,9 +266,6 @@ public final class Trainer {
         if (options.resume() && parallelism.workers() > 1) {
             throw new IllegalArgumentException("--resume cannot continue with --workers " + parallelism.workers()
                     + ": multi-worker runs are not reproducible step for step; start a new run");
-        }
-        if (options.coarseEpochs() > 0 && parallelism.workers() > 1) {
-            throw new IllegalArgumentException("--coarse-epochs " + options.coarseEpochs() + " needs --workers 1");
         }
         this.o = options;
         this.parallel = parallelism;
@@ -359,13 +347,17 @@ public final class Trainer {
             priorSeconds = resumed.wallSeconds;
             log.printf("resuming %s after epoch %d%n", o.out(), history.size());
         } else {
-            net = network(history.size() < o.coarseEpochs() ? TransCnnConfig.STEM_STRIDE : o.stemStride(), rounds);
+            net = TransCNN.builder(fashionConfig(o.width(), !o.ablation(), o.stemStride()))
+                    .seed(o.seed())
+                    .updater(new Adam(new WarmupCosine(o.learningRate(),
+                            Math.min(o.warmupEpochs(), o.epochs() - 1) * rounds, o.epochs() * rounds, 0.01)))
+                    .weightDecay(o.weightDecay())
+                    .build()
+                    .init();
         }
         Nd4j.getMemoryManager().togglePeriodicGc(true);
         Nd4j.getMemoryManager().setAutoGcWindow(2000);
-        // the network of the last epochs (with --coarse-epochs, the stride-4 epochs cost less)
-        ModelSummary size = ModelSummary.of(TransCNN.builder(fashionConfig(o.width(), !o.ablation(), o.stemStride()))
-                .build().graphConfiguration(), InputType.convolutional(INPUT_SIZE, INPUT_SIZE, 1));
+        ModelSummary size = ModelSummary.of(net.getConfiguration(), InputType.convolutional(INPUT_SIZE, INPUT_SIZE, 1));
         log.printf("TransCNN%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
                         + "and %,d test images, %d epochs, batch %d, augmentation %s%s, %s%s%n",
                 o.ablation() ? " IRB-only ablation" : "", size.params(), size.macs() / 1e6, data.source(), trainCount,
@@ -378,6 +370,11 @@ public final class Trainer {
                 o.timeBudget() > 0 ? ", time budget " + Options.number(o.timeBudget()) + " s" : "");
         EpochMeter meter = new EpochMeter();
         ParallelWrapper wrapper = parallel.workers() == 1 ? null : wrapper(net, meter);
+        Consumer<MultiDataSetIterator> fitEpoch = wrapper != null ? it -> fitParallel(wrapper, it) : it -> {
+            while (it.hasNext()) {
+                net.fit(it.next());
+            }
+        };
         if (wrapper == null) {
             net.setListeners(meter);
         }
@@ -387,12 +384,6 @@ public final class Trainer {
                 && prior + (System.nanoTime() - startNanos) / 1e9 >= o.timeBudget();
         int stop = (int) Math.min(o.epochs(), (long) history.size() + maxEpochs);
         for (int epoch = history.size(); epoch < stop; epoch++) {
-            if (epoch > 0 && epoch == o.coarseEpochs()) {
-                net = refined(net, rounds);
-                net.setListeners(meter);
-                log.printf("epochs %d-%d at stem stride %d (the first %d at stride %d)%n", epoch + 1, o.epochs(),
-                        o.stemStride(), epoch, TransCnnConfig.STEM_STRIDE);
-            }
             Nd4j.getRandom().setSeed(o.seed() * 7919L + epoch);
             Random random = new Random(o.seed() * 31L + epoch);
             int[] order = train.order(trainCount, o.seed(), epoch);
@@ -407,15 +398,8 @@ public final class Trainer {
                     .showSpeed(new java.text.DecimalFormat("0.0"))
                     .build()) {
                 meter.start(bar);
-                MultiDataSetIterator batches = new EpochBatches(train, order, trainCount, o.batchSize(), o.augment(),
-                        random, o.labelSmoothing(), meter, overBudget);
-                if (wrapper != null) {
-                    fitParallel(wrapper, batches);
-                } else {
-                    while (batches.hasNext()) {
-                        net.fit(batches.next());
-                    }
-                }
+                fitEpoch.accept(new EpochBatches(train, order, trainCount, o.batchSize(), o.augment(), random,
+                        o.labelSmoothing(), meter, overBudget));
             }
             double seconds = (System.nanoTime() - epochStart) / 1e9;
             long images = meter.seen();
@@ -585,35 +569,6 @@ public final class Trainer {
         String args = run.arguments();
         return "bin/transcnn train --out " + run.out() + (run.resume() ? " --resume" : "")
                 + (run.data() != null ? " --data " + run.data() : "") + (args.isEmpty() ? "" : " " + args);
-    }
-
-    /** A new network of this run at stem stride {@code stemStride}, with its optimizer over {@code rounds} a epoch. */
-    ComputationGraph network(int stemStride, int rounds) {
-        return TransCNN.builder(fashionConfig(o.width(), !o.ablation(), stemStride))
-                .seed(o.seed())
-                .updater(new Adam(new WarmupCosine(o.learningRate(),
-                        Math.min(o.warmupEpochs(), o.epochs() - 1) * rounds, o.epochs() * rounds, 0.01)))
-                .weightDecay(o.weightDecay())
-                .build()
-                .init();
-    }
-
-    /**
-     * The end of {@code --coarse-epochs}: the network at the run's stem stride with the parameters (BatchNorm
-     * statistics included), the optimizer's state and the iteration and epoch counts (which the learning-rate
-     * schedule reads) of {@code coarse}, the same network at stride 4.
-     */
-    ComputationGraph refined(ComputationGraph coarse, int rounds) {
-        ComputationGraph fine = network(o.stemStride(), rounds);
-        if (fine.numParams() != coarse.numParams()) {
-            throw new IllegalStateException("--coarse-epochs: the stride-4 network has " + coarse.numParams()
-                    + " parameters, the stride-" + o.stemStride() + " one " + fine.numParams());
-        }
-        fine.setParams(coarse.params());
-        fine.getUpdater().getStateViewArray().assign(coarse.getUpdater().getStateViewArray());
-        fine.getConfiguration().setIterationCount(coarse.getConfiguration().getIterationCount());
-        fine.getConfiguration().setEpochCount(coarse.getConfiguration().getEpochCount());
-        return fine;
     }
 
     /** DL4J's ParallelWrapper over {@code net}: batches made on this thread, one meter shared by all workers. */

@@ -45,10 +45,6 @@ class TrainCommandTest {
             {"--precise-bn", "-1", "--precise-bn -1: expected 0 (off) or a number of training images"},
             {"--stem-stride", "3", "--stem-stride 3: expected 4 (stage 1 at 8x8) or 2 (stage 1 at 16x16)"},
             {"--stem-stride", "0", "--stem-stride 0: expected 4 (stage 1 at 8x8) or 2 (stage 1 at 16x16)"},
-            {"--coarse-epochs", "2", "--coarse-epochs 2: expected 0 (off) or, with --stem-stride 2, fewer than the 5 "
-                    + "epochs (got --stem-stride 4)"},
-            {"--coarse-epochs", "-1", "--coarse-epochs -1: expected 0 (off) or, with --stem-stride 2, fewer than the 5 "
-                    + "epochs (got --stem-stride 4)"},
             {"--time-budget", "0", "--time-budget 0: expected a finite number of seconds above 0"},
             {"--time-budget", "-2.5", "--time-budget -2.5: expected a finite number of seconds above 0"},
             {"--time-budget", "Infinity", "--time-budget Infinity: expected a finite number of seconds above 0"},

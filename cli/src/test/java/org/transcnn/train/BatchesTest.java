@@ -127,7 +127,7 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                false, false, 16, 0, Augment.NONE, 512, 0, 4, 0)).replaceAll(",?\"augment\":\"NONE\"", "");
+                false, false, 16, 0, Augment.NONE, 512, 0, 4)).replaceAll(",?\"augment\":\"NONE\"", "");
         assertEquals(Augment.SHIFT_FLIP, mapper.readValue(json, Trainer.Options.class).augment());
     }
 
@@ -136,7 +136,7 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                false, false, 16, 0, Augment.NONE, 512, 0, 2, 0));
+                false, false, 16, 0, Augment.NONE, 512, 0, 2));
         assertEquals(2, mapper.readValue(json, Trainer.Options.class).stemStride(), "round trip");
         String old = json.replaceAll(",?\"stemStride\":2", "");
         assertFalse(old.contains("stemStride"), old);

@@ -31,7 +31,7 @@ class TrainerTest {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0, d.augment(),
-                d.preciseBn(), 0, 4, 0);
+                d.preciseBn(), 0, 4);
     }
 
     /**
@@ -39,15 +39,9 @@ class TrainerTest {
      * before the first batch ends: a run that trains one batch, then evaluates and saves.
      */
     static Trainer.Options oneBatch(Path out, int epochs, int stemStride) {
-        return oneBatch(out, epochs, stemStride, 0);
-    }
-
-    /** {@link #oneBatch(Path, int, int)} with the first {@code coarseEpochs} epochs at stem stride 4. */
-    static Trainer.Options oneBatch(Path out, int epochs, int stemStride, int coarseEpochs) {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, epochs, 32, d.learningRate(), d.weightDecay(),
-                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride,
-                coarseEpochs);
+                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride);
     }
 
     static PrintStream quiet() {
@@ -79,7 +73,7 @@ class TrainerTest {
         assertEquals(1, Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history.size());
         IOException changed = assertThrows(IOException.class, () -> new Trainer(new Trainer.Options(
                 SampleData.dir(), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0,
-                Augment.SHIFT_FLIP, 512, 0, 4, 0),
+                Augment.SHIFT_FLIP, 512, 0, 4),
                 quiet()).run());
         assertEquals("--resume: the options differ from those of the run in " + split + ": --batch-size 32 in the "
                 + "run, 64 now; --augment none in the run, shift-flip now; resume with the run's options: "
@@ -112,7 +106,7 @@ class TrainerTest {
         Path out = dir.resolve("short");
         List<Trainer.Epoch> h = new Trainer(new Trainer.Options(SampleData.dir(), out, 2, d.batchSize(),
                 d.learningRate(), d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), d.seed(), false, false,
-                d.width(), 3000, d.augment(), 512, 0, 4, 0), quiet()).run();
+                d.width(), 3000, d.augment(), 512, 0, 4), quiet()).run();
         Trainer.Epoch last = h.get(1);
         assertTrue(last.trainAccuracy() > 0.6, "learns: " + h);
         assertEquals(last.trainAccuracy(), last.testAccuracy(), 0.05, "test accuracy near the training-mode one: " + h);
@@ -121,55 +115,6 @@ class TrainerTest {
         assertEquals("512", m.get("recipe").get("--precise-bn").asText());
         assertEquals(Trainer.STOPPED_BY_EPOCHS, m.get("stopped_by").asText());
         assertTrue(m.get("time_budget_seconds").isNull());
-    }
-
-    /**
-     * {@code --coarse-epochs}: the stride-4 network's parameters, optimizer state and iteration count carry over to
-     * the stride-2 network, whose stage 1 is at 16x16.
-     */
-    @Test
-    void coarseEpochsCarryTheTrainingStateToStride2() {
-        Trainer t = new Trainer(oneBatch(dir.resolve("carry"), 3, 2, 1), quiet());
-        ComputationGraph coarse = t.network(4, 10);
-        org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.rand(4, 1, Trainer.INPUT_SIZE,
-                Trainer.INPUT_SIZE);
-        org.nd4j.linalg.api.ndarray.INDArray y = org.nd4j.linalg.factory.Nd4j.eye(10).getRows(0, 3, 5, 9);
-        coarse.fit(new org.nd4j.linalg.api.ndarray.INDArray[] {x}, new org.nd4j.linalg.api.ndarray.INDArray[] {y});
-        coarse.fit(new org.nd4j.linalg.api.ndarray.INDArray[] {x}, new org.nd4j.linalg.api.ndarray.INDArray[] {y});
-        ComputationGraph fine = t.refined(coarse, 10);
-        assertEquals(coarse.params(), fine.params());
-        assertEquals(coarse.getUpdater().getStateViewArray(), fine.getUpdater().getStateViewArray());
-        assertTrue(fine.getUpdater().getStateViewArray().amaxNumber().doubleValue() > 0, "Adam's moments moved");
-        assertEquals(2, fine.getConfiguration().getIterationCount());
-        assertArrayEquals(new long[] {4, 8, 8, 8}, coarse.feedForward(x, false).get("patch_embed.3").shape());
-        assertArrayEquals(new long[] {4, 8, 16, 16}, fine.feedForward(x, false).get("patch_embed.3").shape());
-    }
-
-    /** A run with a coarse epoch saves the stride-2 network at the end, and resuming after the coarse epoch is the same run. */
-    @Test
-    void aRunWithACoarseEpochResumesAcrossTheSwitch() throws Exception {
-        Trainer.Options d = Trainer.Options.defaults();
-        java.util.function.BiFunction<Path, Boolean, Trainer.Options> options = (out, resume) -> new Trainer.Options(
-                SampleData.dir(), out, 2, 32, d.learningRate(), d.weightDecay(), d.warmupEpochs(),
-                d.labelSmoothing(), 7, false, resume, 8, 64, d.augment(), 64, 0, 2, 1);
-        Path full = dir.resolve("coarse-full");
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        new Trainer(options.apply(full, false), new PrintStream(log)).run();
-        assertTrue(log.toString().contains("epochs 2-2 at stem stride 2 (the first 1 at stride 4)"), log.toString());
-        Path split = dir.resolve("coarse-split");
-        new Trainer(options.apply(split, false), quiet()).run(1);
-        ComputationGraph first = ModelFile.load(split.resolve(Trainer.MODEL_FILE));
-        org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.zeros(2, 1, Trainer.INPUT_SIZE,
-                Trainer.INPUT_SIZE);
-        assertArrayEquals(new long[] {2, 8, 8, 8}, first.feedForward(x, false).get("patch_embed.3").shape());
-        new Trainer(options.apply(split, true), quiet()).run();
-        ComputationGraph a = ModelFile.load(full.resolve(Trainer.MODEL_FILE), true);
-        ComputationGraph b = ModelFile.load(split.resolve(Trainer.MODEL_FILE), true);
-        assertArrayEquals(new long[] {2, 8, 16, 16}, a.feedForward(x, false).get("patch_embed.3").shape());
-        assertEquals(0.0, a.params().sub(b.params()).amaxNumber().doubleValue(), 1e-5, "same parameters");
-        JsonNode m = new ObjectMapper().readTree(full.resolve(Trainer.METRICS_FILE).toFile());
-        assertEquals("1", m.get("recipe").get("--coarse-epochs").asText());
-        assertTrue(m.get("command").asText().endsWith(" --stem-stride 2 --coarse-epochs 1"), m.get("command").asText());
     }
 
     /** {@code --stem-stride 2}: stage 1 at 16x16 on the 32x32 canvas; the recipe and the resume command say so. */
