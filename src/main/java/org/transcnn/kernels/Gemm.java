@@ -32,30 +32,21 @@ public final class Gemm {
 
     /**
      * C[m x n] (leading dimension ldc, at cOff) = alpha op(A)[m x k] op(B)[k x n] + beta C, where op(A) is A[m x k]
-     * (lda) or, with {@code transA}, the transpose of A[k x m]; likewise B.
+     * (lda) or, with {@code transA}, the transpose of A[k x m]; likewise B. One product of
+     * {@link GemmBatchFloat#each}.
      */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a,
             long aOff, int lda, FloatBuffer b, long bOff, int ldb, float beta, FloatBuffer c, long cOff, int ldc) {
-        check(transA, transB, m, n, k, lda, ldb, ldc, a.capacity() - aOff, b.capacity() - bOff, c.capacity() - cOff);
-        try (FloatPointer pa = new FloatPointer(a.duplicate().clear());
-             FloatPointer pb = new FloatPointer(b.duplicate().clear());
-             FloatPointer pc = new FloatPointer(c.duplicate().clear())) {
-            openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, op(transA), op(transB), m, n, k, alpha,
-                    pa.position(aOff), lda, pb.position(bOff), ldb, beta, pc.position(cOff), ldc);
-        }
+        GemmBatchFloat.each(1, transA, transB, m, n, k, alpha, a, aOff, 0, lda, b, bOff, 0, ldb, beta, c, cOff, 0,
+                ldc);
     }
 
     /** The double-precision form of {@link #gemm(boolean, boolean, int, int, int, float, FloatBuffer, long, int,
      *  FloatBuffer, long, int, float, FloatBuffer, long, int)}. */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, DoubleBuffer a,
             long aOff, int lda, DoubleBuffer b, long bOff, int ldb, double beta, DoubleBuffer c, long cOff, int ldc) {
-        check(transA, transB, m, n, k, lda, ldb, ldc, a.capacity() - aOff, b.capacity() - bOff, c.capacity() - cOff);
-        try (DoublePointer pa = new DoublePointer(a.duplicate().clear());
-             DoublePointer pb = new DoublePointer(b.duplicate().clear());
-             DoublePointer pc = new DoublePointer(c.duplicate().clear())) {
-            openblas_nolapack.cblas_dgemm(openblas_nolapack.CblasRowMajor, op(transA), op(transB), m, n, k, alpha,
-                    pa.position(aOff), lda, pb.position(bOff), ldb, beta, pc.position(cOff), ldc);
-        }
+        GemmBatchDouble.each(1, transA, transB, m, n, k, alpha, a, aOff, 0, lda, b, bOff, 0, ldb, beta, c, cOff, 0,
+                ldc);
     }
 
     /** cblas_sgemm on JavaCPP pointers at element offsets (set as their positions); checked by the caller. */

@@ -30,6 +30,9 @@ public final class GemmBatchFloat {
     /** The largest {@code m*n*k} that OpenBLAS computes on one thread. */
     public static final long SERIAL_MAX = 262_144;
 
+    /** The cores, read once rather than on every call (a container's count can cost a cgroup read). */
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+
     /** Partial-sum buffers of {@link #sum}, reused across calls. */
     private static final FreeList<FloatBuffer> PARTIALS = new FreeList<>();
 
@@ -98,8 +101,7 @@ public final class GemmBatchFloat {
 
     /** How many runs the images are split into: one per core for small products, else one. */
     static int runs(int count, int m, int n, int k) {
-        int cores = Runtime.getRuntime().availableProcessors();
-        return (long) m * n * k <= SERIAL_MAX ? Math.max(1, Math.min(count, cores)) : 1;
+        return (long) m * n * k <= SERIAL_MAX ? Math.max(1, Math.min(count, CORES)) : 1;
     }
 
     /** The first image of run r of runs over count images (contiguous runs, sizes differing by at most one). */
