@@ -237,7 +237,7 @@ public final class TransCNN {
             if (s > 0) {
                 x = new TwoBranchDownsample(c.dim(s - 1), c.dim(s), act).addTo(g, VertexNames.downsample(s), x);
             }
-            HMHSA attn = HMHSA.builder()
+            HMHSA attn = !c.attention(s) ? null : HMHSA.builder()
                     .channels(c.dim(s))
                     .headDim(c.headDim())
                     .gridSize(c.gridSizes()[s])
@@ -248,7 +248,7 @@ public final class TransCNN {
             InvertedResidual irb = new InvertedResidual(c.dim(s), c.expansions()[s], c.kernelSizes()[s],
                     c.dropRate(), act);
             for (int i = 0; i < c.depths()[s]; i++) {
-                x = new TransCnnBlock(c.attention() ? attn : null, irb, c.blockDropPathRate(block++))
+                x = new TransCnnBlock(attn, irb, c.blockDropPathRate(block++))
                         .addTo(g, VertexNames.block(s, i), x);
             }
         }

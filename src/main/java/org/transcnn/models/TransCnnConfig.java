@@ -48,7 +48,7 @@ public final class TransCnnConfig {
     private final double dropPathRate;
     private final double headDropRate;
     private final Act activation;
-    private final boolean attention;
+    private final boolean[] attention;
     private final int stemStride;
 
     private TransCnnConfig(Settings<?> b) {
@@ -67,7 +67,7 @@ public final class TransCnnConfig {
         this.dropPathRate = b.dropPathRate;
         this.headDropRate = b.headDropRate;
         this.activation = b.activation;
-        this.attention = b.attention;
+        this.attention = b.attention.clone();
         this.stemStride = b.stemStride;
         validate();
     }
@@ -94,7 +94,7 @@ public final class TransCnnConfig {
             throw new IllegalArgumentException("headDim must be >= 1, got " + headDim);
         }
         for (int s = 0; s < 4; s++) {
-            if (dims[s] % headDim != 0) {
+            if (attention[s] && dims[s] % headDim != 0) {
                 throw new IllegalArgumentException("dims[" + s + "] = " + dims[s] + " is not divisible by headDim "
                         + headDim + " (heads per stage = dims / headDim)");
             }
@@ -115,7 +115,7 @@ public final class TransCnnConfig {
         for (int s = 0; s < 4; s++) {
             int h = stageHeight(s);
             int w = stageWidth(s);
-            if (gridSizes[s] > 1 && (h / dsRatios[s] < 1 || w / dsRatios[s] < 1)) {
+            if (attention[s] && gridSizes[s] > 1 && (h / dsRatios[s] < 1 || w / dsRatios[s] < 1)) {
                 throw new IllegalArgumentException("dsRatios[" + s + "] = " + dsRatios[s]
                         + " does not fit stage " + (s + 1) + ": its map is only " + h + "x" + w + " (HxW)");
             }
@@ -176,7 +176,7 @@ public final class TransCnnConfig {
         b.dropPathRate = dropPathRate;
         b.headDropRate = headDropRate;
         b.activation = activation;
-        b.attention = attention;
+        b.attention = attention.clone();
         b.stemStride = stemStride;
         return b;
     }
@@ -281,9 +281,23 @@ public final class TransCnnConfig {
         return activation;
     }
 
-    /** False for the IRB-only ablation: blocks without H-MHSA. */
+    /** Whether any stage's blocks carry H-MHSA: false for the IRB-only ablation. */
     public boolean attention() {
-        return attention;
+        return attentionStages().length > 0;
+    }
+
+    /** Whether the blocks of stage {@code s} (0-based) carry H-MHSA; IRB-only blocks where not. */
+    public boolean attention(int s) {
+        return attention[s];
+    }
+
+    /** The 0-based stages whose blocks carry H-MHSA, ascending: {0, 1, 2, 3} by default, none for the ablation. */
+    public int[] attentionStages() {
+        return stagesOf(attention);
+    }
+
+    private static int[] stagesOf(boolean[] perStage) {
+        return java.util.stream.IntStream.range(0, 4).filter(s -> perStage[s]).toArray();
     }
 
     @Override
@@ -293,8 +307,8 @@ public final class TransCnnConfig {
                 + ", gridSizes=" + Arrays.toString(gridSizes) + ", dsRatios=" + Arrays.toString(dsRatios)
                 + ", headDim=" + headDim + ", numClasses=" + numClasses + ", inChannels=" + inChannels
                 + ", input=" + height + "x" + width + ", dropRate=" + dropRate + ", dropPathRate=" + dropPathRate
-                + ", headDropRate=" + headDropRate + ", activation=" + activation + ", attention=" + attention
-                + (stemStride == STEM_STRIDE ? "" : ", stemStride=" + stemStride) + "}";
+                + ", headDropRate=" + headDropRate + ", activation=" + activation + ", attentionStages="
+                + Arrays.toString(attentionStages()) + (stemStride == STEM_STRIDE ? "" : ", stemStride=" + stemStride) + "}";
     }
 
     /**
@@ -318,7 +332,7 @@ public final class TransCnnConfig {
         double dropPathRate;
         double headDropRate = 0.2;
         Act activation = Act.SILU;
-        boolean attention = true;
+        boolean[] attention = {true, true, true, true};
         int stemStride = STEM_STRIDE;
 
         Settings() {
@@ -414,9 +428,35 @@ public final class TransCnnConfig {
             return self();
         }
 
-        /** False removes H-MHSA from every block (the paper's IRB-only ablation); true by default. */
+        /**
+         * False removes H-MHSA from every block (the paper's IRB-only ablation), true puts it into every block (the
+         * default); {@link #attentionStages} chooses per stage.
+         */
         public B attention(boolean attention) {
-            this.attention = attention;
+            Arrays.fill(this.attention, attention);
+            return self();
+        }
+
+        /**
+         * The 0-based stages whose blocks carry H-MHSA (as timm's {@code out_indices} count stages); the blocks of
+         * the other stages are IRB-only. {@code attentionStages(0)} keeps attention at the largest maps only, where
+         * its windows and pooled keys have the most pixels to work with; {@code attentionStages()} is the ablation.
+         * Each index must be 0..3 and appear once.
+         */
+        public B attentionStages(int... stages) {
+            boolean[] perStage = new boolean[4];
+            for (int s : stages) {
+                if (s < 0 || s > 3) {
+                    throw new IllegalArgumentException("attentionStages: stage index " + s + " is out of range: "
+                            + "expected 0..3 (0-based, stage 1 is 0), got " + Arrays.toString(stages));
+                }
+                if (perStage[s]) {
+                    throw new IllegalArgumentException("attentionStages: stage index " + s + " appears twice in "
+                            + Arrays.toString(stages));
+                }
+                perStage[s] = true;
+            }
+            this.attention = perStage;
             return self();
         }
 
@@ -456,7 +496,7 @@ public final class TransCnnConfig {
             dropPathRate = other.dropPathRate;
             headDropRate = other.headDropRate;
             activation = other.activation;
-            attention = other.attention;
+            attention = other.attention.clone();
             stemStride = other.stemStride;
         }
 

@@ -42,9 +42,8 @@ import java.util.function.Function;
  * ({@code num_batches_tracked} is ignored).
  *
  * <p>The architecture is inferred from the tensors where they determine it (dims, depths, expansions, kernel sizes,
- * classes, input channels, whether the blocks have H-MHSA at all and whether a stage has grid attention); head dim,
- * grid sizes, pooling ratios and the
- * input size come from the defaults passed in (the release defaults unless changed).
+ * classes, input channels, which stages' blocks have H-MHSA and whether a stage has grid attention); head dim, grid
+ * sizes, pooling ratios and the input size come from the defaults passed in (the release defaults unless changed).
  */
 public final class TransCnnWeights {
 
@@ -170,8 +169,8 @@ public final class TransCnnWeights {
 
     /**
      * The configuration the checkpoint describes: {@code defaults} with dims, depths, expansions, kernel sizes,
-     * classes, input channels and grid-vs-global per stage taken from the tensors. Only the completed configuration
-     * is validated: the defaults alone may not be a valid architecture (a head dim of 24 does not divide the release
+     * classes, input channels, H-MHSA or not and grid-vs-global per stage taken from the tensors. Only the completed
+     * configuration is validated: the defaults alone may not be a valid architecture (a head dim of 24 does not divide the release
      * dims 64/128/256/512, but does divide the checkpoint's 24/48/72/96). {@code defaults} is not changed.
      */
     public static TransCnnConfig inferConfig(Path file, Map<String, TorchTensor> sd, TransCnnConfig.Builder defaults)
@@ -183,7 +182,7 @@ public final class TransCnnWeights {
         // a wrong count of grid sizes is left for the validation of the completed configuration to name
         int[] grids = defaults.currentGridSizes();
         long[] stem = shape(file, sd, STEM_WEIGHT, 4);
-        boolean attention = sd.containsKey(VertexNames.block(0, 0) + ".attn.qkv.weight");
+        List<Integer> attention = new ArrayList<>();
         for (int s = 0; s < 4; s++) {
             String b0 = VertexNames.block(s, 0) + ".";
             dims[s] = dim(file, sd, b0 + "conv.conv1.0.weight", 1);
@@ -197,6 +196,9 @@ public final class TransCnnWeights {
             }
             expansions[s] = hidden / dims[s];
             kernels[s] = dim(file, sd, b0 + "conv.conv2.0.weight", 2);
+            if (sd.containsKey(b0 + "attn.qkv.weight")) {
+                attention.add(s);
+            }
             boolean grid = sd.containsKey(b0 + "attn.grid_norm.weight");
             if (grids.length != 4) {
                 continue;
@@ -212,7 +214,8 @@ public final class TransCnnWeights {
         int classes = sd.containsKey(CLASSIFIER_WEIGHT) ? dim(file, sd, CLASSIFIER_WEIGHT, 0) : 0;
         try {
             return defaults.copy().dims(dims).depths(depths).expansions(expansions).kernelSizes(kernels)
-                    .gridSizes(grids).numClasses(classes).inChannels((int) stem[1]).attention(attention).build();
+                    .gridSizes(grids).numClasses(classes).inChannels((int) stem[1])
+                    .attentionStages(attention.stream().mapToInt(Integer::intValue).toArray()).build();
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(file, "the checkpoint's architecture does not fit: " + e.getMessage(), e);
         }

@@ -4,6 +4,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -169,15 +171,20 @@ class CheckpointTest {
         assertMentions(refused(f), "holds a ArrayList, not a state_dict");
     }
 
-    @Test
-    void ablationCheckpointsRoundTripWithoutAttention() throws Exception {
-        TransCnnConfig c = Fixtures.modelConfig(F).toBuilder().attention(false).build();
+    /** The ablation (no stage), attention in some stages only, and in all: which stages have it is read back. */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "0", "0,2", "1,2,3", "0,1,2,3"})
+    void checkpointsRoundTripWithAttentionInTheStagesThatHaveIt(String stageList) throws Exception {
+        int[] stages = stageList.isEmpty() ? new int[0]
+                : Arrays.stream(stageList.split(",")).mapToInt(Integer::parseInt).toArray();
+        TransCnnConfig c = Fixtures.modelConfig(F).toBuilder().attentionStages(stages).build();
         ComputationGraph net = TransCNN.builder(c).build().init();
         Map<String, INDArray> torch = TransCnnWeights.toTorch(net.getConfiguration(), net.paramTable());
-        Path f = dir.resolve("ablation.pth");
+        Path f = dir.resolve("stages" + stageList.replace(',', '-') + ".pth");
         TorchWriter.write(f, torch, Map.of());
         TransCnnWeights.Checked checked = TransCnnWeights.readChecked(f, defaults());
-        assertEquals(false, checked.config().attention());
+        assertArrayEquals(stages, checked.config().attentionStages());
+        assertEquals(stages.length > 0, checked.config().attention());
         assertEquals(net.params(), TransCnnWeights.init(checked, defaults()).params());
     }
 

@@ -96,8 +96,14 @@ final class TrainCommand implements Callable<Integer> {
             + "multiply-adds); default ${DEFAULT-VALUE}")
     int stemStride = D.stemStride();
 
-    @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks)")
+    @Option(names = "--ablation", description = "train the same network without H-MHSA (IRB-only blocks); the same "
+            + "as --attention-stages none")
     boolean ablation;
+
+    @Option(names = "--attention-stages", paramLabel = "STAGES", description = "the stages whose blocks carry H-MHSA, "
+            + "0-based (0 is stage 1, at the largest maps): all, none (the ablation), or indices separated by commas, "
+            + "e.g. 0; the other stages' blocks are IRB-only (default: all)")
+    String attentionStages;
 
     @Option(names = "--resume", description = "continue the run in --out from its last checkpoint, with the same "
             + "options")
@@ -178,7 +184,9 @@ final class TrainCommand implements Callable<Integer> {
             Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
             return new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, warmupEpochs,
                     labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment), preciseBn,
-                    timeBudget == null ? 0 : timeBudget, stemStride), parallel, log, commandStart());
+                    timeBudget == null ? 0 : timeBudget, stemStride,
+                    attentionStages == null ? null : Trainer.Options.parseAttentionStages(attentionStages)), parallel,
+                    log, commandStart());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

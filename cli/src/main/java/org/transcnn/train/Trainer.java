@@ -35,8 +35,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Trains and evaluates TransCNN on Fashion-MNIST: Adam with decoupled weight decay, linear warm-up and cosine decay
@@ -81,16 +83,29 @@ public final class Trainer {
      *                   0 for no budget
      * @param stemStride the network's stem stride (see {@link #fashionConfig}): 4 (stage 1 at 8x8) or 2 (stage 1
      *                   at 16x16); 0, as read from checkpoints written before it existed, means 4
+     * @param attentionStages the 0-based stages whose blocks carry H-MHSA ({@code --attention-stages}); null, as
+     *                        read from checkpoints written before it existed, means all four or, with
+     *                        {@code ablation}, none. Empty means the ablation: {@code ablation} is set to match
      */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
                           int width, int trainLimit, Augment augment, int preciseBn, double timeBudget,
-                          int stemStride) {
+                          int stemStride, List<Integer> attentionStages) {
 
         /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
         public Options {
             augment = augment == null ? Augment.SHIFT_FLIP : augment;
             stemStride = checkStemStride(stemStride == 0 ? TransCnnConfig.STEM_STRIDE : stemStride);
+            if (attentionStages == null) {
+                attentionStages = ablation ? List.of() : ALL_STAGES;
+            } else {
+                attentionStages = checkAttentionStages(attentionStages);
+                if (ablation && !attentionStages.isEmpty()) {
+                    throw new IllegalArgumentException("--ablation and --attention-stages "
+                            + stageList(attentionStages) + ": the ablation has H-MHSA in no stage; give one of the two");
+                }
+                ablation = attentionStages.isEmpty();
+            }
             if (out == null) {
                 throw new IllegalArgumentException("--out: an output directory is required");
             }
@@ -124,6 +139,57 @@ public final class Trainer {
             }
         }
 
+        /** H-MHSA in every stage, the official network. */
+        public static final List<Integer> ALL_STAGES = List.of(0, 1, 2, 3);
+
+        /**
+         * {@code stages} ascending if each is a stage index 0..3 and appears once; otherwise the
+         * {@code --attention-stages} error.
+         */
+        public static List<Integer> checkAttentionStages(List<Integer> stages) {
+            TreeSet<Integer> sorted = new TreeSet<>();
+            for (Integer s : stages) {
+                if (s == null || s < 0 || s > 3) {
+                    throw new IllegalArgumentException("--attention-stages: stage index " + s + " is out of range: "
+                            + "expected 0..3 (0-based: 0 is stage 1, at the largest maps)");
+                }
+                if (!sorted.add(s)) {
+                    throw new IllegalArgumentException("--attention-stages: stage index " + s + " appears twice");
+                }
+            }
+            return List.copyOf(sorted);
+        }
+
+        /**
+         * {@code --attention-stages} as typed: {@code all}, {@code none} or stage indices 0..3 separated by commas;
+         * a value that is none of these is the option's error.
+         */
+        public static List<Integer> parseAttentionStages(String value) {
+            String v = value.trim();
+            if (v.equals("all")) {
+                return ALL_STAGES;
+            }
+            if (v.equals("none")) {
+                return List.of();
+            }
+            List<Integer> stages = new ArrayList<>();
+            for (String part : v.split(",", -1)) {
+                try {
+                    stages.add(Integer.parseInt(part.trim()));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--attention-stages " + value + ": expected all, none or stage "
+                            + "indices 0..3 separated by commas (0 is stage 1), e.g. 0 or 0,1");
+                }
+            }
+            return checkAttentionStages(stages);
+        }
+
+        /** {@code stages} as {@code --attention-stages} spells them: all, none or e.g. 0,1. */
+        public static String stageList(List<Integer> stages) {
+            return stages.equals(ALL_STAGES) ? "all" : stages.isEmpty() ? "none"
+                    : stages.stream().map(String::valueOf).collect(Collectors.joining(","));
+        }
+
         /** {@code stemStride} if it is 4 or 2; otherwise the {@code --stem-stride} error. */
         public static int checkStemStride(int stemStride) {
             if (stemStride != 2 && stemStride != 4) {
@@ -148,7 +214,7 @@ public final class Trainer {
         Options forRun(Path dataDir, Path outDir, boolean resumeRun) {
             return new Options(dataDir, outDir, epochs, batchSize, learningRate, weightDecay, warmupEpochs,
                     labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment, preciseBn, timeBudget,
-                    stemStride);
+                    stemStride, attentionStages);
         }
 
         /**
@@ -175,7 +241,8 @@ public final class Trainer {
             Map<String, String> defaults = defaults().settings();
             StringBuilder b = new StringBuilder();
             settings().forEach((k, v) -> {
-                if (!v.equals(defaults.get(k))) {
+                // the ablation says it has no H-MHSA: "--attention-stages none" would repeat it
+                if (!v.equals(defaults.get(k)) && !(ablation && k.equals("--attention-stages"))) {
                     b.append(b.length() == 0 ? "" : " ").append(k);
                     if (!v.equals("on")) {
                         b.append(' ').append(v);
@@ -205,6 +272,7 @@ public final class Trainer {
             m.put("--precise-bn", Integer.toString(preciseBn));
             m.put("--time-budget", timeBudget > 0 ? number(timeBudget) : "none");
             m.put("--stem-stride", Integer.toString(stemStride));
+            m.put("--attention-stages", stageList(attentionStages));
             return m;
         }
 
@@ -214,7 +282,7 @@ public final class Trainer {
          */
         public static Options defaults() {
             return new Options(null, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0, Augment.NONE, 512, 0, TransCnnConfig.STEM_STRIDE);
+                    42, false, false, 16, 0, Augment.NONE, 512, 0, TransCnnConfig.STEM_STRIDE, ALL_STAGES);
         }
     }
 
@@ -273,16 +341,12 @@ public final class Trainer {
         this.startNanos = startNanos;
     }
 
-    /** The TransCNN configuration used for 32x32 Fashion-MNIST inputs, with or without H-MHSA (stem stride 4). */
-    public static TransCnnConfig fashionConfig(int width, boolean attention) {
-        return fashionConfig(width, attention, TransCnnConfig.STEM_STRIDE);
-    }
-
     /**
-     * The TransCNN configuration used for 32x32 Fashion-MNIST inputs, with or without H-MHSA, with a stem of stride
-     * {@code stemStride}: 4 puts stage 1 at 8x8 pixels, 2 at 16x16 (the same parameters, about 4x the multiply-adds).
+     * The TransCNN configuration used for 32x32 Fashion-MNIST inputs: a stem of stride {@code stemStride} (4 puts
+     * stage 1 at 8x8 pixels, 2 at 16x16: the same parameters, about 4x the multiply-adds) and H-MHSA in the 0-based
+     * stages {@code attentionStages} only ({@link Options#ALL_STAGES}: every block; none: the IRB-only ablation).
      */
-    public static TransCnnConfig fashionConfig(int width, boolean attention, int stemStride) {
+    public static TransCnnConfig fashionConfig(int width, int stemStride, List<Integer> attentionStages) {
         return TransCnnConfig.builder()
                 .stemStride(stemStride)
                 .dims(width, 2 * width, 4 * width, 8 * width)
@@ -295,8 +359,21 @@ public final class Trainer {
                 .inChannels(1)
                 .inputSize(INPUT_SIZE, INPUT_SIZE)
                 .headDropRate(0.1)
-                .attention(attention)
+                .attentionStages(attentionStages.stream().mapToInt(Integer::intValue).toArray())
                 .build();
+    }
+
+    /** "TransCNN", "TransCNN IRB-only ablation" or e.g. "TransCNN with H-MHSA in stage 1 only". */
+    private static String modelName(Options o) {
+        if (o.ablation()) {
+            return "TransCNN IRB-only ablation";
+        }
+        if (o.attentionStages().equals(Options.ALL_STAGES)) {
+            return "TransCNN";
+        }
+        List<String> stages = o.attentionStages().stream().map(s -> Integer.toString(s + 1)).toList();
+        return "TransCNN with H-MHSA in stage" + (stages.size() == 1 ? " " + stages.get(0)
+                : "s " + String.join(", ", stages)) + " only";
     }
 
     /** Runs (or resumes) the training; returns the per-epoch numbers. */
@@ -347,7 +424,7 @@ public final class Trainer {
             priorSeconds = resumed.wallSeconds;
             log.printf("resuming %s after epoch %d%n", o.out(), history.size());
         } else {
-            net = TransCNN.builder(fashionConfig(o.width(), !o.ablation(), o.stemStride()))
+            net = TransCNN.builder(fashionConfig(o.width(), o.stemStride(), o.attentionStages()))
                     .seed(o.seed())
                     .updater(new Adam(new WarmupCosine(o.learningRate(),
                             Math.min(o.warmupEpochs(), o.epochs() - 1) * rounds, o.epochs() * rounds, 0.01)))
@@ -360,7 +437,7 @@ public final class Trainer {
         ModelSummary size = ModelSummary.of(net.getConfiguration(), InputType.convolutional(INPUT_SIZE, INPUT_SIZE, 1));
         log.printf("TransCNN%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
                         + "and %,d test images, %d epochs, batch %d, augmentation %s%s, %s%s%n",
-                o.ablation() ? " IRB-only ablation" : "", size.params(), size.macs() / 1e6, data.source(), trainCount,
+                modelName(o).substring("TransCNN".length()), size.params(), size.macs() / 1e6, data.source(), trainCount,
                 data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), parallel.workers() == 1 ? ""
                         : String.format(", %d workers (%s)", parallel.workers(),
                         parallel.mode() == Parallelism.Mode.AVERAGING ? "averaging every "
@@ -671,7 +748,7 @@ public final class Trainer {
         m.put("images_per_second", imagesTrained / trainSeconds);
         m.put("recipe", o.settings());
         m.put("command", command(false));
-        m.put("model", o.ablation() ? "TransCNN IRB-only ablation" : "TransCNN");
+        m.put("model", modelName(o));
         m.put("width", o.width());
         m.put("batch_size", o.batchSize());
         m.put("augment", o.augment().cliName());

@@ -48,6 +48,13 @@ class TrainCommandTest {
             {"--time-budget", "0", "--time-budget 0: expected a finite number of seconds above 0"},
             {"--time-budget", "-2.5", "--time-budget -2.5: expected a finite number of seconds above 0"},
             {"--time-budget", "Infinity", "--time-budget Infinity: expected a finite number of seconds above 0"},
+            {"--attention-stages", "4", "--attention-stages: stage index 4 is out of range: expected 0..3 (0-based: "
+                    + "0 is stage 1, at the largest maps)"},
+            {"--attention-stages", "0,0", "--attention-stages: stage index 0 appears twice"},
+            {"--attention-stages", "1-2", "--attention-stages 1-2: expected all, none or stage indices 0..3 separated "
+                    + "by commas (0 is stage 1), e.g. 0 or 0,1"},
+            {"--attention-stages", "", "--attention-stages : expected all, none or stage indices 0..3 separated "
+                    + "by commas (0 is stage 1), e.g. 0 or 0,1"},
         };
         for (String[] c : cases) {
             TransCnnCliAccess.Result r = TransCnnCliAccess.run("train", "--out", out.toString(), c[0], c[1]);
@@ -59,6 +66,9 @@ class TrainCommandTest {
         assertErr(TransCnnCliAccess.run("train", "--out", out.toString(), "--width", "4", "--channels", "4"), 2,
                 "transcnn: --width 4 and --channels 4: --width is the old name of --channels; give --channels only"
                         + HINT);
+        assertErr(TransCnnCliAccess.run("train", "--out", out.toString(), "--ablation", "--attention-stages", "0"), 2,
+                "transcnn: --ablation and --attention-stages 0: the ablation has H-MHSA in no stage; give one of the "
+                        + "two" + HINT);
         assertFalse(Files.exists(out), "nothing created");
     }
 

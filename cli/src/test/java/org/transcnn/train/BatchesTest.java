@@ -3,11 +3,13 @@ package org.transcnn.train;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.transcnn.data.ImageDataset;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -127,8 +129,32 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                false, false, 16, 0, Augment.NONE, 512, 0, 4)).replaceAll(",?\"augment\":\"NONE\"", "");
+                false, false, 16, 0, Augment.NONE, 512, 0, 4, null)).replaceAll(",?\"augment\":\"NONE\"", "");
         assertEquals(Augment.SHIFT_FLIP, mapper.readValue(json, Trainer.Options.class).augment());
+    }
+
+    /** Run states written before --attention-stages existed: all stages, or none for an ablation. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void runStateWithoutAttentionStagesReadsAsAllOrNone(boolean ablation) throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        Trainer.Options d = Trainer.Options.defaults();
+        String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
+                ablation, false, 16, 0, Augment.NONE, 512, 0, 2, null));
+        String old = json.replaceAll(",?\"attentionStages\":\\[[0-9,]*\\]", "");
+        assertFalse(old.contains("attentionStages"), old);
+        Trainer.Options read = mapper.readValue(old, Trainer.Options.class);
+        assertEquals(ablation ? List.of() : List.of(0, 1, 2, 3), read.attentionStages());
+        assertEquals(ablation, read.ablation());
+        assertEquals(ablation ? "none" : "all", read.settings().get("--attention-stages"));
+        assertEquals(ablation ? "--seed 5 --ablation --stem-stride 2" : "--seed 5 --stem-stride 2",
+                read.arguments().replaceAll("--(epochs|batch-size|lr) [^ ]+ ", ""));
+        Trainer.Options stage1 = mapper.readValue(mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3,
+                64, 1e-3, 0.05, 1, 0.1, 5, false, false, 16, 0, Augment.NONE, 512, 0, 2, List.of(0))),
+                Trainer.Options.class);
+        assertEquals(List.of(0), stage1.attentionStages(), "round trip");
+        assertEquals(ablation ? List.of("--ablation on in the run, off now", "--attention-stages none in the run, 0 now")
+                : List.of("--attention-stages all in the run, 0 now"), stage1.differences(read));
     }
 
     @Test
@@ -136,7 +162,7 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                false, false, 16, 0, Augment.NONE, 512, 0, 2));
+                false, false, 16, 0, Augment.NONE, 512, 0, 2, null));
         assertEquals(2, mapper.readValue(json, Trainer.Options.class).stemStride(), "round trip");
         String old = json.replaceAll(",?\"stemStride\":2", "");
         assertFalse(old.contains("stemStride"), old);

@@ -31,7 +31,7 @@ class TrainerTest {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0, d.augment(),
-                d.preciseBn(), 0, 4);
+                d.preciseBn(), 0, 4, null);
     }
 
     /**
@@ -41,7 +41,7 @@ class TrainerTest {
     static Trainer.Options oneBatch(Path out, int epochs, int stemStride) {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, epochs, 32, d.learningRate(), d.weightDecay(),
-                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride);
+                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride, null);
     }
 
     static PrintStream quiet() {
@@ -73,7 +73,7 @@ class TrainerTest {
         assertEquals(1, Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history.size());
         IOException changed = assertThrows(IOException.class, () -> new Trainer(new Trainer.Options(
                 SampleData.dir(), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0,
-                Augment.SHIFT_FLIP, 512, 0, 4),
+                Augment.SHIFT_FLIP, 512, 0, 4, null),
                 quiet()).run());
         assertEquals("--resume: the options differ from those of the run in " + split + ": --batch-size 32 in the "
                 + "run, 64 now; --augment none in the run, shift-flip now; resume with the run's options: "
@@ -106,7 +106,7 @@ class TrainerTest {
         Path out = dir.resolve("short");
         List<Trainer.Epoch> h = new Trainer(new Trainer.Options(SampleData.dir(), out, 2, d.batchSize(),
                 d.learningRate(), d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), d.seed(), false, false,
-                d.width(), 3000, d.augment(), 512, 0, 4), quiet()).run();
+                d.width(), 3000, d.augment(), 512, 0, 4, null), quiet()).run();
         Trainer.Epoch last = h.get(1);
         assertTrue(last.trainAccuracy() > 0.6, "learns: " + h);
         assertEquals(last.trainAccuracy(), last.testAccuracy(), 0.05, "test accuracy near the training-mode one: " + h);
@@ -131,6 +131,30 @@ class TrainerTest {
                 Trainer.INPUT_SIZE);
         assertArrayEquals(new long[] {2, 8, 16, 16}, net.feedForward(x, false).get("patch_embed.3").shape());
         assertEquals(Trainer.Options.defaults().settings().get("--stem-stride"), "4", "the default");
+    }
+
+    /**
+     * {@code --attention-stages 0}: H-MHSA in stage 1's block only, IRB-only blocks after it; the recipe, the model
+     * name and the resume command say so.
+     */
+    @Test
+    void attentionInStage1OnlyLeavesTheOtherBlocksIrbOnly() throws Exception {
+        Path out = dir.resolve("stage1");
+        Trainer.Options one = oneBatch(out, 1, 2);
+        Trainer.Options o = new Trainer.Options(one.data(), out, 1, one.batchSize(), one.learningRate(),
+                one.weightDecay(), one.warmupEpochs(), one.labelSmoothing(), one.seed(), false, false, one.width(),
+                0, one.augment(), one.preciseBn(), one.timeBudget(), 2, List.of(0));
+        new Trainer(o, quiet()).run();
+        JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
+        assertEquals("0", m.get("recipe").get("--attention-stages").asText());
+        assertEquals("TransCNN with H-MHSA in stage 1 only", m.get("model").asText());
+        assertTrue(m.get("command").asText().endsWith(" --stem-stride 2 --attention-stages 0"),
+                m.get("command").asText());
+        ComputationGraph net = ModelFile.load(out.resolve(Trainer.MODEL_FILE));
+        List<String> attention = net.getConfiguration().getVertices().keySet().stream()
+                .filter(v -> v.endsWith(org.transcnn.layers.TransCnnBlock.RES1)).sorted().toList();
+        assertEquals(List.of("blocks.0.0" + org.transcnn.layers.TransCnnBlock.RES1), attention);
+        assertEquals("all", Trainer.Options.defaults().settings().get("--attention-stages"), "the default");
     }
 
     /**

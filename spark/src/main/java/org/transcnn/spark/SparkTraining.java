@@ -11,6 +11,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 import org.transcnn.data.FashionMnist;
 import org.transcnn.models.TransCNN;
+import org.transcnn.models.TransCnnConfig;
 import org.transcnn.train.Augment;
 import org.transcnn.train.Batches;
 import org.transcnn.train.Evaluation;
@@ -61,7 +62,8 @@ public final class SparkTraining {
 
     /** A new network for {@code o}: the Fashion-MNIST configuration of {@link Trainer#fashionConfig}. */
     public static ComputationGraph network(Options o) {
-        return TransCNN.builder(Trainer.fashionConfig(o.width(), true))
+        return TransCNN.builder(Trainer.fashionConfig(o.width(), TransCnnConfig.STEM_STRIDE,
+                        Trainer.Options.ALL_STAGES))
                 .seed(o.seed())
                 .updater(new Adam(o.learningRate()))
                 .weightDecay(o.weightDecay())
