@@ -21,7 +21,7 @@ public final class TransCnnBlock {
     private final InvertedResidual conv;
     private final double dropPathRate;
 
-    /** @param attention the H-MHSA of the block, or null for an IRB-only block (ablation) */
+    /** @param attention the H-MHSA of the block, or null for an IRB-only block (the ablation, or a stage without it) */
     public TransCnnBlock(HMHSA attention, InvertedResidual conv, double dropPathRate) {
         Layers.requireRate(dropPathRate, "drop path rate");
         this.attention = attention;

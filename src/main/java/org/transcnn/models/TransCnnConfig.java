@@ -5,6 +5,7 @@ import org.transcnn.layers.ExactGELU;
 import org.nd4j.linalg.activations.impl.ActivationSwish;
 
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Immutable, validated TransCNN architecture: a stem of stride {@code stemStride} (4 in the official model, so
@@ -67,9 +68,42 @@ public final class TransCnnConfig {
         this.dropPathRate = b.dropPathRate;
         this.headDropRate = b.headDropRate;
         this.activation = b.activation;
-        this.attention = b.attention.clone();
+        this.attention = perStage(b.attentionStages);
         this.stemStride = b.stemStride;
         validate();
+    }
+
+    /** Stage s's flag set for each index of {@code stages}; the attentionStages error if one is invalid. */
+    private static boolean[] perStage(int[] stages) {
+        boolean[] perStage = new boolean[4];
+        try {
+            for (int s : checkAttentionStages(stages)) {
+                perStage[s] = true;
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("attentionStages " + Arrays.toString(stages) + ": " + e.getMessage());
+        }
+        return perStage;
+    }
+
+    /**
+     * {@code stages} ascending, if each is a stage index 0..3 that appears once; otherwise an error naming the index
+     * (without the setting's name, which the caller adds: {@code attentionStages} here, {@code --attention-stages}
+     * on the command line).
+     */
+    public static int[] checkAttentionStages(int... stages) {
+        boolean[] seen = new boolean[4];
+        for (int s : stages) {
+            if (s < 0 || s > 3) {
+                throw new IllegalArgumentException("stage index " + s + " is out of range: expected 0..3 (0-based: "
+                        + "0 is stage 1, at the largest maps)");
+            }
+            if (seen[s]) {
+                throw new IllegalArgumentException("stage index " + s + " appears twice");
+            }
+            seen[s] = true;
+        }
+        return IntStream.range(0, 4).filter(s -> seen[s]).toArray();
     }
 
     private void validate() {
@@ -96,7 +130,7 @@ public final class TransCnnConfig {
         for (int s = 0; s < 4; s++) {
             if (attention[s] && dims[s] % headDim != 0) {
                 throw new IllegalArgumentException("dims[" + s + "] = " + dims[s] + " is not divisible by headDim "
-                        + headDim + " (heads per stage = dims / headDim)");
+                        + headDim + " (heads per stage = dims / headDim; stage " + (s + 1) + " has H-MHSA)");
             }
         }
         if (numClasses < 0) {
@@ -117,7 +151,8 @@ public final class TransCnnConfig {
             int w = stageWidth(s);
             if (attention[s] && gridSizes[s] > 1 && (h / dsRatios[s] < 1 || w / dsRatios[s] < 1)) {
                 throw new IllegalArgumentException("dsRatios[" + s + "] = " + dsRatios[s]
-                        + " does not fit stage " + (s + 1) + ": its map is only " + h + "x" + w + " (HxW)");
+                        + " does not fit stage " + (s + 1) + ", which has H-MHSA: its map is only " + h + "x" + w
+                        + " (HxW)");
             }
         }
         rate("dropRate", dropRate);
@@ -176,7 +211,7 @@ public final class TransCnnConfig {
         b.dropPathRate = dropPathRate;
         b.headDropRate = headDropRate;
         b.activation = activation;
-        b.attention = attention.clone();
+        b.attentionStages = attentionStages();
         b.stemStride = stemStride;
         return b;
     }
@@ -293,11 +328,7 @@ public final class TransCnnConfig {
 
     /** The 0-based stages whose blocks carry H-MHSA, ascending: {0, 1, 2, 3} by default, none for the ablation. */
     public int[] attentionStages() {
-        return stagesOf(attention);
-    }
-
-    private static int[] stagesOf(boolean[] perStage) {
-        return java.util.stream.IntStream.range(0, 4).filter(s -> perStage[s]).toArray();
+        return IntStream.range(0, 4).filter(s -> attention[s]).toArray();
     }
 
     @Override
@@ -308,12 +339,14 @@ public final class TransCnnConfig {
                 + ", headDim=" + headDim + ", numClasses=" + numClasses + ", inChannels=" + inChannels
                 + ", input=" + height + "x" + width + ", dropRate=" + dropRate + ", dropPathRate=" + dropPathRate
                 + ", headDropRate=" + headDropRate + ", activation=" + activation + ", attentionStages="
-                + Arrays.toString(attentionStages()) + (stemStride == STEM_STRIDE ? "" : ", stemStride=" + stemStride) + "}";
+                + Arrays.toString(attentionStages())
+                + (stemStride == STEM_STRIDE ? "" : ", stemStride=" + stemStride) + "}";
     }
 
     /**
-     * The architecture settings, with the official defaults: release grid sizes 8,8,8,1, pooling ratios 8,4,2,1,
-     * kernels 5,3,5,3, head dim 64, 1000 classes, RGB 256x256, SiLU, head dropout 0.2, no block dropout or drop path.
+     * The architecture settings, with the official defaults: H-MHSA in every stage, release grid sizes 8,8,8,1,
+     * pooling ratios 8,4,2,1, kernels 5,3,5,3, head dim 64, 1000 classes, RGB 256x256, SiLU, head dropout 0.2, no
+     * block dropout or drop path.
      * Both {@link Builder} and {@code TransCNN.Builder} inherit these setters, so each setting is set one way.
      */
     public abstract static class Settings<B extends Settings<B>> {
@@ -332,7 +365,7 @@ public final class TransCnnConfig {
         double dropPathRate;
         double headDropRate = 0.2;
         Act activation = Act.SILU;
-        boolean[] attention = {true, true, true, true};
+        int[] attentionStages = {0, 1, 2, 3};
         int stemStride = STEM_STRIDE;
 
         Settings() {
@@ -365,7 +398,7 @@ public final class TransCnnConfig {
             return self();
         }
 
-        /** Window side G1 per stage; 1 = plain global attention. */
+        /** Window side G1 per stage; 1 = plain global attention (used in stages with H-MHSA). */
         public B gridSizes(int... gridSizes) {
             this.gridSizes = gridSizes.clone();
             return self();
@@ -377,7 +410,7 @@ public final class TransCnnConfig {
             return self();
         }
 
-        /** Channels per attention head. */
+        /** Channels per attention head (each stage with H-MHSA needs dims divisible by it). */
         public B headDim(int headDim) {
             this.headDim = headDim;
             return self();
@@ -433,7 +466,7 @@ public final class TransCnnConfig {
          * default); {@link #attentionStages} chooses per stage.
          */
         public B attention(boolean attention) {
-            Arrays.fill(this.attention, attention);
+            this.attentionStages = attention ? new int[] {0, 1, 2, 3} : new int[0];
             return self();
         }
 
@@ -441,22 +474,10 @@ public final class TransCnnConfig {
          * The 0-based stages whose blocks carry H-MHSA (as timm's {@code out_indices} count stages); the blocks of
          * the other stages are IRB-only. {@code attentionStages(0)} keeps attention at the largest maps only, where
          * its windows and pooled keys have the most pixels to work with; {@code attentionStages()} is the ablation.
-         * Each index must be 0..3 and appear once.
+         * Each index must be 0..3 and appear once (checked by {@link Builder#build()}).
          */
         public B attentionStages(int... stages) {
-            boolean[] perStage = new boolean[4];
-            for (int s : stages) {
-                if (s < 0 || s > 3) {
-                    throw new IllegalArgumentException("attentionStages: stage index " + s + " is out of range: "
-                            + "expected 0..3 (0-based, stage 1 is 0), got " + Arrays.toString(stages));
-                }
-                if (perStage[s]) {
-                    throw new IllegalArgumentException("attentionStages: stage index " + s + " appears twice in "
-                            + Arrays.toString(stages));
-                }
-                perStage[s] = true;
-            }
-            this.attention = perStage;
+            this.attentionStages = stages.clone();
             return self();
         }
 
@@ -496,7 +517,7 @@ public final class TransCnnConfig {
             dropPathRate = other.dropPathRate;
             headDropRate = other.headDropRate;
             activation = other.activation;
-            attention = other.attention.clone();
+            attentionStages = other.attentionStages.clone();
             stemStride = other.stemStride;
         }
 

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
  * Official TransCNN weights: builds a model from a PyTorch state_dict checkpoint and loads its tensors, BatchNorm
@@ -169,9 +170,10 @@ public final class TransCnnWeights {
 
     /**
      * The configuration the checkpoint describes: {@code defaults} with dims, depths, expansions, kernel sizes,
-     * classes, input channels, H-MHSA or not and grid-vs-global per stage taken from the tensors. Only the completed
-     * configuration is validated: the defaults alone may not be a valid architecture (a head dim of 24 does not divide the release
-     * dims 64/128/256/512, but does divide the checkpoint's 24/48/72/96). {@code defaults} is not changed.
+     * classes, input channels, H-MHSA or not and grid-vs-global per stage taken from the tensors (a stage without
+     * H-MHSA keeps the default grid size). Only the completed configuration is validated: the defaults alone may not
+     * be a valid architecture (a head dim of 24 does not divide the release dims 64/128/256/512, but does divide the
+     * checkpoint's 24/48/72/96). {@code defaults} is not changed.
      */
     public static TransCnnConfig inferConfig(Path file, Map<String, TorchTensor> sd, TransCnnConfig.Builder defaults)
             throws CheckpointException {
@@ -182,7 +184,7 @@ public final class TransCnnWeights {
         // a wrong count of grid sizes is left for the validation of the completed configuration to name
         int[] grids = defaults.currentGridSizes();
         long[] stem = shape(file, sd, STEM_WEIGHT, 4);
-        List<Integer> attention = new ArrayList<>();
+        boolean[] attention = new boolean[4];
         for (int s = 0; s < 4; s++) {
             String b0 = VertexNames.block(s, 0) + ".";
             dims[s] = dim(file, sd, b0 + "conv.conv1.0.weight", 1);
@@ -196,11 +198,12 @@ public final class TransCnnWeights {
             }
             expansions[s] = hidden / dims[s];
             kernels[s] = dim(file, sd, b0 + "conv.conv2.0.weight", 2);
-            if (sd.containsKey(b0 + "attn.qkv.weight")) {
-                attention.add(s);
-            }
+            attention[s] = sd.containsKey(b0 + "attn.qkv.weight");
             boolean grid = sd.containsKey(b0 + "attn.grid_norm.weight");
             if (grids.length != 4) {
+                continue;
+            }
+            if (!attention[s]) {
                 continue;
             }
             if (!grid) {
@@ -215,7 +218,7 @@ public final class TransCnnWeights {
         try {
             return defaults.copy().dims(dims).depths(depths).expansions(expansions).kernelSizes(kernels)
                     .gridSizes(grids).numClasses(classes).inChannels((int) stem[1])
-                    .attentionStages(attention.stream().mapToInt(Integer::intValue).toArray()).build();
+                    .attentionStages(IntStream.range(0, 4).filter(s -> attention[s]).toArray()).build();
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(file, "the checkpoint's architecture does not fit: " + e.getMessage(), e);
         }

@@ -72,35 +72,53 @@ class AttentionStagesTest {
         assertArrayEquals(new int[] {0, 1, 2, 3}, stage0.toBuilder().attention(true).build().attentionStages());
         assertArrayEquals(new int[] {}, stage0.toBuilder().attention(false).build().attentionStages());
         assertArrayEquals(new int[] {0, 1, 2, 3}, TransCnnConfig.builder().build().attentionStages());
+        assertArrayEquals(new int[] {0, 2}, TransCnnConfig.builder().attentionStages(2, 0).build().attentionStages());
         assertTrue(stage0.attention(0));
         assertFalse(stage0.attention(1));
         assertTrue(stage0.toString().contains("attentionStages=[0]"), stage0.toString());
-        // a builder's later change does not reach a configuration built before it
-        TransCnnConfig.Builder b = SerializationTest.tiny().toBuilder().attentionStages(1);
+        // neither the array passed in nor the one returned reaches into a builder or a configuration
+        int[] stages = {1};
+        TransCnnConfig.Builder b = SerializationTest.tiny().toBuilder().attentionStages(stages);
+        stages[0] = 2;
         TransCnnConfig one = b.build();
-        b.attentionStages(2);
         assertArrayEquals(new int[] {1}, one.attentionStages());
-        assertArrayEquals(new int[] {2}, b.build().attentionStages());
+        one.attentionStages()[0] = 3;
+        assertArrayEquals(new int[] {1}, one.attentionStages());
+        TransCnnConfig.Builder copy = b.copy();
+        b.attention(false);
+        assertArrayEquals(new int[] {1}, copy.build().attentionStages());
+        assertArrayEquals(new int[] {}, TransCNN.builder(one).attention(false).build().config().attentionStages());
+        assertArrayEquals(new int[] {1}, one.attentionStages(), "a network builder's change leaves the config alone");
     }
 
     @Test
     void stagesWithoutAttentionNeedNoHeadDimOrPoolingFit() {
-        // head dim 48 divides none of 64..512, pooling ratio 32 exceeds stage 3's 16x16 map: both only matter
-        // where a stage has H-MHSA
+        // pooling ratio 32 exceeds stage 3's 16x16 map: that only matters where stage 3 has H-MHSA
         TransCnnConfig c = Preset.SMALL.config().toBuilder().dsRatios(8, 4, 32, 1).attentionStages(0, 1, 3).build();
         assertArrayEquals(new int[] {0, 1, 3}, c.attentionStages());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> c.toBuilder().attention(true).build())
-                .getMessage().contains("dsRatios[2] = 32 does not fit stage 3"));
-        TransCnnConfig.builder().headDim(48).attentionStages().build();
+                .getMessage().contains("dsRatios[2] = 32 does not fit stage 3, which has H-MHSA"));
+        // head dim 32 divides 32, 64 and 128 but not stage 2's 48: checked in the stages with H-MHSA only
+        TransCnnConfig.Builder dims = TransCnnConfig.builder().dims(32, 48, 64, 128).headDim(32);
+        assertArrayEquals(new int[] {0, 2, 3}, dims.copy().attentionStages(0, 2, 3).build().attentionStages());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> dims.copy().attentionStages(1).build())
+                .getMessage().contains("dims[1] = 48 is not divisible by headDim 32"));
+        assertArrayEquals(new int[] {}, TransCnnConfig.builder().headDim(48).attentionStages().build()
+                .attentionStages());
     }
 
     @Test
-    void badStageIndicesAreRefusedNamingThem() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> TransCnnConfig.builder().attentionStages(4))
-                .getMessage().contains("stage index 4 is out of range: expected 0..3 (0-based, stage 1 is 0), got [4]"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> TransCnnConfig.builder().attentionStages(0, 0))
-                .getMessage().contains("stage index 0 appears twice in [0, 0]"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> TransCnnConfig.builder().attentionStages(-1))
-                .getMessage().contains("stage index -1 is out of range"));
+    void badStageIndicesAreRefusedByBuildNamingThem() {
+        assertMessage("attentionStages [4]: stage index 4 is out of range: expected 0..3 (0-based: 0 is stage 1, at "
+                + "the largest maps)", TransCnnConfig.builder().attentionStages(4));
+        assertMessage("attentionStages [0, 0]: stage index 0 appears twice", TransCnnConfig.builder()
+                .attentionStages(0, 0));
+        assertMessage("attentionStages [1, -1]: stage index -1 is out of range", TransCnnConfig.builder()
+                .attentionStages(1, -1));
+    }
+
+    private static void assertMessage(String message, TransCnnConfig.Builder b) {
+        String got = assertThrows(IllegalArgumentException.class, b::build).getMessage();
+        assertTrue(got.contains(message), got);
     }
 }

@@ -37,7 +37,7 @@ class ValidationTest {
                         (Supplier<?>) () -> TransCNN.builder(Preset.BASE).numClasses(-3).build()),
                 Arguments.of("dims[0] = 64 is not divisible by headDim 48",
                         (Supplier<?>) () -> TransCNN.builder(Preset.SMALL).headDim(48).build()),
-                Arguments.of("dsRatios[2] = 32 does not fit stage 3: its map is only 16x16 (HxW)",
+                Arguments.of("dsRatios[2] = 32 does not fit stage 3, which has H-MHSA: its map is only 16x16 (HxW)",
                         (Supplier<?>) () -> TransCNN.builder(Preset.SMALL).dsRatios(8, 4, 32, 1).build()),
                 Arguments.of("gridSizes must have 4 entries (one per stage), got [8, 8, 8]",
                         (Supplier<?>) () -> TransCNN.builder(Preset.SMALL).gridSizes(8, 8, 8).build()),

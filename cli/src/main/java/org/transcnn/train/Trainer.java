@@ -30,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,9 +84,10 @@ public final class Trainer {
      *                   0 for no budget
      * @param stemStride the network's stem stride (see {@link #fashionConfig}): 4 (stage 1 at 8x8) or 2 (stage 1
      *                   at 16x16); 0, as read from checkpoints written before it existed, means 4
-     * @param attentionStages the 0-based stages whose blocks carry H-MHSA ({@code --attention-stages}); null, as
-     *                        read from checkpoints written before it existed, means all four or, with
-     *                        {@code ablation}, none. Empty means the ablation: {@code ablation} is set to match
+     * @param attentionStages the 0-based stages whose blocks carry H-MHSA ({@code --attention-stages}), in any
+     *                        order; null (the option not given, or a checkpoint written before it existed) means all
+     *                        four, or none with {@code ablation}. Empty means the ablation, and sets {@code ablation};
+     *                        a non-empty list with {@code ablation} is an error
      */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
@@ -102,7 +104,8 @@ public final class Trainer {
                 attentionStages = checkAttentionStages(attentionStages);
                 if (ablation && !attentionStages.isEmpty()) {
                     throw new IllegalArgumentException("--ablation and --attention-stages "
-                            + stageList(attentionStages) + ": the ablation has H-MHSA in no stage; give one of the two");
+                            + stageList(attentionStages) + ": the ablation has H-MHSA in no stage; give one of the "
+                            + "two");
                 }
                 ablation = attentionStages.isEmpty();
             }
@@ -143,21 +146,23 @@ public final class Trainer {
         public static final List<Integer> ALL_STAGES = List.of(0, 1, 2, 3);
 
         /**
-         * {@code stages} ascending if each is a stage index 0..3 and appears once; otherwise the
-         * {@code --attention-stages} error.
+         * {@code stages} ascending if each is a stage index 0..3 and appears once (see
+         * {@link TransCnnConfig#checkAttentionStages}); otherwise the {@code --attention-stages} error.
          */
         public static List<Integer> checkAttentionStages(List<Integer> stages) {
-            TreeSet<Integer> sorted = new TreeSet<>();
-            for (Integer s : stages) {
-                if (s == null || s < 0 || s > 3) {
-                    throw new IllegalArgumentException("--attention-stages: stage index " + s + " is out of range: "
-                            + "expected 0..3 (0-based: 0 is stage 1, at the largest maps)");
-                }
-                if (!sorted.add(s)) {
-                    throw new IllegalArgumentException("--attention-stages: stage index " + s + " appears twice");
-                }
+            return checkAttentionStages(stageList(stages), stages);
+        }
+
+        private static List<Integer> checkAttentionStages(String typed, List<Integer> stages) {
+            if (stages.contains(null)) {
+                throw new IllegalArgumentException("--attention-stages: a stage index is missing in " + stages);
             }
-            return List.copyOf(sorted);
+            try {
+                return Arrays.stream(TransCnnConfig.checkAttentionStages(stages.stream().mapToInt(Integer::intValue)
+                        .toArray())).boxed().toList();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--attention-stages " + typed + ": " + e.getMessage());
+            }
         }
 
         /**
@@ -177,11 +182,12 @@ public final class Trainer {
                 try {
                     stages.add(Integer.parseInt(part.trim()));
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--attention-stages " + value + ": expected all, none or stage "
-                            + "indices 0..3 separated by commas (0 is stage 1), e.g. 0 or 0,1");
+                    throw new IllegalArgumentException("--attention-stages " + (value.isEmpty() ? "''" : value)
+                            + ": expected all, none or stage indices 0..3 separated by commas (0 is stage 1), e.g. 0 "
+                            + "or 0,1");
                 }
             }
-            return checkAttentionStages(stages);
+            return checkAttentionStages(value, stages);
         }
 
         /** {@code stages} as {@code --attention-stages} spells them: all, none or e.g. 0,1. */
@@ -219,14 +225,17 @@ public final class Trainer {
 
         /**
          * The settings that make this run differ from {@code other} (data, output directory and resume flag aside),
-         * as "OPTION: VALUE here, VALUE there", in option order; empty when they train the same run.
+         * as "OPTION THEIRS in the run, MINE now", in option order; empty when they train the same run.
          */
         public List<String> differences(Options other) {
             Map<String, String> mine = settings();
             Map<String, String> theirs = other.settings();
             List<String> out = new ArrayList<>();
             mine.forEach((k, v) -> {
-                if (!v.equals(theirs.get(k))) {
+                // the ablation flag follows from the attention stages: their difference says it
+                boolean followsStages = k.equals("--ablation")
+                        && !mine.get("--attention-stages").equals(theirs.get("--attention-stages"));
+                if (!v.equals(theirs.get(k)) && !followsStages) {
                     out.add(k + " " + theirs.get(k) + " in the run, " + v + " now");
                 }
             });
@@ -363,6 +372,26 @@ public final class Trainer {
                 .build();
     }
 
+    /**
+     * The configuration for 32x32 Fashion-MNIST inputs with H-MHSA in every stage or none.
+     *
+     * @deprecated use {@link #fashionConfig(int, int, List)}, which also chooses the stages with H-MHSA
+     */
+    @Deprecated
+    public static TransCnnConfig fashionConfig(int width, boolean attention, int stemStride) {
+        return fashionConfig(width, stemStride, attention ? Options.ALL_STAGES : List.of());
+    }
+
+    /**
+     * The configuration for 32x32 Fashion-MNIST inputs with H-MHSA in every stage or none, at stem stride 4.
+     *
+     * @deprecated use {@link #fashionConfig(int, int, List)}
+     */
+    @Deprecated
+    public static TransCnnConfig fashionConfig(int width, boolean attention) {
+        return fashionConfig(width, attention, TransCnnConfig.STEM_STRIDE);
+    }
+
     /** "TransCNN", "TransCNN IRB-only ablation" or e.g. "TransCNN with H-MHSA in stage 1 only". */
     private static String modelName(Options o) {
         if (o.ablation()) {
@@ -435,9 +464,9 @@ public final class Trainer {
         Nd4j.getMemoryManager().togglePeriodicGc(true);
         Nd4j.getMemoryManager().setAutoGcWindow(2000);
         ModelSummary size = ModelSummary.of(net.getConfiguration(), InputType.convolutional(INPUT_SIZE, INPUT_SIZE, 1));
-        log.printf("TransCNN%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
+        log.printf("%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
                         + "and %,d test images, %d epochs, batch %d, augmentation %s%s, %s%s%n",
-                modelName(o).substring("TransCNN".length()), size.params(), size.macs() / 1e6, data.source(), trainCount,
+                modelName(o), size.params(), size.macs() / 1e6, data.source(), trainCount,
                 data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), parallel.workers() == 1 ? ""
                         : String.format(", %d workers (%s)", parallel.workers(),
                         parallel.mode() == Parallelism.Mode.AVERAGING ? "averaging every "

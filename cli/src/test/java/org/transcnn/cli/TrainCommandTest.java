@@ -48,12 +48,12 @@ class TrainCommandTest {
             {"--time-budget", "0", "--time-budget 0: expected a finite number of seconds above 0"},
             {"--time-budget", "-2.5", "--time-budget -2.5: expected a finite number of seconds above 0"},
             {"--time-budget", "Infinity", "--time-budget Infinity: expected a finite number of seconds above 0"},
-            {"--attention-stages", "4", "--attention-stages: stage index 4 is out of range: expected 0..3 (0-based: "
-                    + "0 is stage 1, at the largest maps)"},
-            {"--attention-stages", "0,0", "--attention-stages: stage index 0 appears twice"},
+            {"--attention-stages", "4", "--attention-stages 4: stage index 4 is out of range: expected 0..3 "
+                    + "(0-based: 0 is stage 1, at the largest maps)"},
+            {"--attention-stages", "0,0", "--attention-stages 0,0: stage index 0 appears twice"},
             {"--attention-stages", "1-2", "--attention-stages 1-2: expected all, none or stage indices 0..3 separated "
                     + "by commas (0 is stage 1), e.g. 0 or 0,1"},
-            {"--attention-stages", "", "--attention-stages : expected all, none or stage indices 0..3 separated "
+            {"--attention-stages", "", "--attention-stages '': expected all, none or stage indices 0..3 separated "
                     + "by commas (0 is stage 1), e.g. 0 or 0,1"},
         };
         for (String[] c : cases) {

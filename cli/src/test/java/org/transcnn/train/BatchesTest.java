@@ -8,6 +8,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.transcnn.data.ImageDataset;
+import org.transcnn.models.ModelSummary;
+import org.transcnn.models.TransCNN;
 
 import java.util.List;
 import java.util.Random;
@@ -153,8 +155,37 @@ class BatchesTest {
                 64, 1e-3, 0.05, 1, 0.1, 5, false, false, 16, 0, Augment.NONE, 512, 0, 2, List.of(0))),
                 Trainer.Options.class);
         assertEquals(List.of(0), stage1.attentionStages(), "round trip");
-        assertEquals(ablation ? List.of("--ablation on in the run, off now", "--attention-stages none in the run, 0 now")
-                : List.of("--attention-stages all in the run, 0 now"), stage1.differences(read));
+        assertEquals(List.of("--attention-stages " + (ablation ? "none" : "all") + " in the run, 0 now"),
+                stage1.differences(read));
+        // what the command line passes when neither option is given (null) or --ablation alone
+        Trainer.Options fromCli = new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5, ablation, false,
+                16, 0, Augment.NONE, 512, 0, 2, null);
+        assertEquals(List.of(), fromCli.differences(read));
+        Trainer.Options none = new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5, false, false,
+                16, 0, Augment.NONE, 512, 0, 2, List.of());
+        assertTrue(none.ablation(), "--attention-stages none is the ablation");
+        assertEquals(ablation ? List.of() : List.of("--attention-stages all in the run, none now"),
+                none.differences(read));
+    }
+
+    /** What {@code --attention-stages} accepts, in the form the recipe records. */
+    @Test
+    void attentionStagesAreParsedSortedAndSpelledBack() {
+        assertEquals(List.of(0, 1, 2, 3), Trainer.Options.parseAttentionStages("all"));
+        assertEquals(List.of(), Trainer.Options.parseAttentionStages("none"));
+        assertEquals(List.of(0, 2), Trainer.Options.parseAttentionStages("2,0"));
+        assertEquals(List.of(0, 1), Trainer.Options.parseAttentionStages(" 0 , 1 "));
+        assertEquals("all", Trainer.Options.stageList(Trainer.Options.parseAttentionStages("3,2,1,0")));
+        assertEquals("none", Trainer.Options.stageList(List.of()));
+        assertEquals("0,2", Trainer.Options.stageList(List.of(0, 2)));
+    }
+
+    /** The stage-1-only network of docs/training.md: 347,146 parameters, 6.07 M multiply-adds per image. */
+    @Test
+    void theStage1OnlyFashionNetworkHasTheMeasuredSize() {
+        ModelSummary size = ModelSummary.of(TransCNN.builder(Trainer.fashionConfig(16, 2, List.of(0))).build());
+        assertEquals(347_146, size.params());
+        assertEquals(6.07e6, size.macs(), 0.005e6);
     }
 
     @Test
