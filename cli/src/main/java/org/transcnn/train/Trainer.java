@@ -154,7 +154,7 @@ public final class Trainer {
         }
 
         private static List<Integer> checkAttentionStages(String typed, List<Integer> stages) {
-            if (stages.contains(null)) {
+            if (stages.stream().anyMatch(s -> s == null)) {
                 throw new IllegalArgumentException("--attention-stages: a stage index is missing in " + stages);
             }
             try {
