@@ -200,10 +200,7 @@ public final class TransCnnWeights {
             kernels[s] = dim(file, sd, b0 + "conv.conv2.0.weight", 2);
             attention[s] = sd.containsKey(b0 + "attn.qkv.weight");
             boolean grid = sd.containsKey(b0 + "attn.grid_norm.weight");
-            if (grids.length != 4) {
-                continue;
-            }
-            if (!attention[s]) {
+            if (grids.length != 4 || !attention[s]) {
                 continue;
             }
             if (!grid) {

@@ -101,7 +101,7 @@ public final class Trainer {
             if (attentionStages == null) {
                 attentionStages = ablation ? List.of() : ALL_STAGES;
             } else {
-                attentionStages = checkAttentionStages(attentionStages);
+                attentionStages = checkAttentionStages(stageList(attentionStages), attentionStages);
                 if (ablation && !attentionStages.isEmpty()) {
                     throw new IllegalArgumentException("--ablation and --attention-stages "
                             + stageList(attentionStages) + ": the ablation has H-MHSA in no stage; give one of the "
@@ -147,12 +147,9 @@ public final class Trainer {
 
         /**
          * {@code stages} ascending if each is a stage index 0..3 and appears once (see
-         * {@link TransCnnConfig#checkAttentionStages}); otherwise the {@code --attention-stages} error.
+         * {@link TransCnnConfig#checkAttentionStages}); otherwise the {@code --attention-stages} error, naming the
+         * value as {@code typed}.
          */
-        public static List<Integer> checkAttentionStages(List<Integer> stages) {
-            return checkAttentionStages(stageList(stages), stages);
-        }
-
         private static List<Integer> checkAttentionStages(String typed, List<Integer> stages) {
             if (stages.stream().anyMatch(s -> s == null)) {
                 throw new IllegalArgumentException("--attention-stages: a stage index is missing in " + stages);
