@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Alternating A/B of two checkouts (this one and $BASE, default /tmp/prev, each built with bin/transcnn's build); SMALL (or $PRESET), batch 8, 256x256
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-export OMP_NUM_THREADS=1 OPENBLAS_THREAD_TIMEOUT=4
+export OMP_NUM_THREADS=1 OPENBLAS_THREAD_TIMEOUT=4 MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"
 for r in $(seq 1 ${1:-2}); do
   for which in "$(cd "$(dirname "$0")/.." && pwd)" ${BASE:-/tmp/prev}; do
     printf '%s ' $which

@@ -8,7 +8,10 @@ package org.transcnn.kernels;
  */
 public interface ArrayPool<A> {
 
-    /** An array of {@code n} values with unspecified contents. */
+    /**
+     * An array of at least {@code n} values with unspecified contents; it may be longer (a pool may hand out a longer
+     * free array), so the kernel uses its first {@code n} values and never its {@code length}.
+     */
     A take(int n);
 
     /** Gives {@code array} back; the kernel no longer touches it. */

@@ -46,9 +46,8 @@ public final class BulkFloat {
         });
     }
 
-    /** {@code dst[i] += src[i]} for {@code i < dst.length}, in parallel chunks. */
-    public static void add(float[] dst, float[] src) {
-        int n = dst.length;
+    /** {@code dst[i] += src[i]} for {@code i < n}, in parallel chunks. */
+    public static void add(float[] dst, float[] src, int n) {
         chunks(n).forEach(start -> {
             for (int i = start, end = Math.min(start + CHUNK, n); i < end; i++) {
                 dst[i] += src[i];

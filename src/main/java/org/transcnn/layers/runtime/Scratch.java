@@ -4,13 +4,17 @@ import org.transcnn.kernels.ArrayPool;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Large double and float arrays for the Java kernels' temporaries (activations copied out of ND4J, patch matrices, outputs
- * before they are copied back), kept by exact length and reused on the next call of the same shape. Allocating them
- * afresh on every call made G1 treat each one as a humongous object and grow the heap during long training runs.
+ * before they are copied back), kept by length and reused on later calls. Allocating them afresh on every call made G1
+ * treat each one as a humongous object and grow the heap during long training runs. {@link #take}, {@link #takeFloats}
+ * and the zeros variants give arrays of exactly the length asked for (their callers use {@code length}); the fused
+ * kernels' {@link ArrayPool}s ({@link #FLOATS}, {@link #DOUBLES}) give the shortest free array of at least the length
+ * asked for and at most twice it, so that one stage's arrays serve the next stage's smaller maps and the pool holds
+ * about what one kernel call has in use at once rather than one array per shape of the network.
  * One pool serves every thread (a few synchronized operations per layer call), so that many threads running models
  * cannot keep more than {@link #MAX_POOLED_BYTES} between them. Arrays under {@link #MIN_POOLED} values are left to
  * the garbage collector. A caller takes an array, uses it only within the call, and gives it back exactly once;
@@ -27,14 +31,18 @@ public final class Scratch {
      */
     static final long MAX_POOLED_BYTES = Math.min(768L << 20, Runtime.getRuntime().maxMemory() / 4);
 
-    /** Free arrays by element type and length (double[] and float[] pools apart). */
-    private static final Map<Key, ArrayDeque<Object>> FREE = new HashMap<>();
+    /** Free float arrays by length. */
+    private static final TreeMap<Integer, ArrayDeque<Object>> FREE_FLOATS = new TreeMap<>();
 
-    /** This pool as the kernels' {@link ArrayPool} of float arrays. */
+    /** Free double arrays by length. */
+    private static final TreeMap<Integer, ArrayDeque<Object>> FREE_DOUBLES = new TreeMap<>();
+
+    /** This pool as the kernels' {@link ArrayPool} of float arrays: at least, and at most twice, the length asked. */
     static final ArrayPool<float[]> FLOATS = new ArrayPool<>() {
         @Override
         public float[] take(int n) {
-            return takeFloats(n);
+            float[] a = n < MIN_POOLED ? null : (float[]) pollAtLeast(new Key(true, n));
+            return a != null ? a : new float[n];
         }
 
         @Override
@@ -43,11 +51,12 @@ public final class Scratch {
         }
     };
 
-    /** This pool as the kernels' {@link ArrayPool} of double arrays. */
+    /** This pool as the kernels' {@link ArrayPool} of double arrays: at least, and at most twice, the length asked. */
     static final ArrayPool<double[]> DOUBLES = new ArrayPool<>() {
         @Override
         public double[] take(int n) {
-            return Scratch.take(n);
+            double[] a = n < MIN_POOLED ? null : (double[]) pollAtLeast(new Key(false, n));
+            return a != null ? a : new double[n];
         }
 
         @Override
@@ -60,6 +69,10 @@ public final class Scratch {
     private record Key(boolean isFloat, int length) {
         long bytes() {
             return (isFloat ? 4L : 8L) * length;
+        }
+
+        TreeMap<Integer, ArrayDeque<Object>> free() {
+            return isFloat ? FREE_FLOATS : FREE_DOUBLES;
         }
     }
 
@@ -120,7 +133,8 @@ public final class Scratch {
 
     /** Empties the pool (its arrays go to the garbage collector). */
     static synchronized void clear() {
-        FREE.clear();
+        FREE_FLOATS.clear();
+        FREE_DOUBLES.clear();
         pooledBytes = 0;
     }
 
@@ -139,8 +153,23 @@ public final class Scratch {
     }
 
     private static synchronized Object poll(Key key) {
-        ArrayDeque<Object> q = FREE.get(key);
-        Object a = q == null ? null : q.pollLast();
+        ArrayDeque<Object> q = key.free().get(key.length());
+        return q == null ? null : removeLast(key, q);
+    }
+
+    /** The shortest free array of {@code key}'s type with a length in [n, 2n], or null. */
+    private static synchronized Object pollAtLeast(Key key) {
+        int limit = (int) Math.min(Integer.MAX_VALUE, 2L * key.length());
+        for (Map.Entry<Integer, ArrayDeque<Object>> e : key.free().subMap(key.length(), true, limit, true).entrySet()) {
+            if (!e.getValue().isEmpty()) {
+                return removeLast(new Key(key.isFloat(), e.getKey()), e.getValue());
+            }
+        }
+        return null;
+    }
+
+    private static Object removeLast(Key key, ArrayDeque<Object> q) {
+        Object a = q.pollLast();
         if (a != null) {
             pooledBytes -= key.bytes();
         }
@@ -155,7 +184,7 @@ public final class Scratch {
                 return;
             }
         }
-        FREE.computeIfAbsent(key, k -> new ArrayDeque<>()).addLast(a);
+        key.free().computeIfAbsent(key.length(), k -> new ArrayDeque<>()).addLast(a);
         pooledBytes += size;
     }
 }
