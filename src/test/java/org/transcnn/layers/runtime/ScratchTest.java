@@ -10,8 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The kernels' array pool: reuse by exact length, zeroing on request, no array handed out twice, and one bound on
- * what it keeps however many threads use it.
+ * The kernels' array pool: reuse by exact length for the layers, by the shortest array of at least the length (and at
+ * most twice it) for the fused kernels' {@link org.transcnn.kernels.ArrayPool}s, zeroing on request, no array handed
+ * out twice, and one bound on what it keeps however many threads use it.
  */
 class ScratchTest {
 
@@ -37,6 +38,35 @@ class ScratchTest {
         Scratch.give(a, null, a);
         assertSame(a, Scratch.take(n));
         assertNotSame(a, Scratch.take(n));
+    }
+
+    @Test
+    void theKernelsPoolServesAShorterRequestFromTheShortestLongEnoughArray() {
+        Scratch.clear();
+        int n = Scratch.MIN_POOLED * 4;
+        float[] shorter = new float[n];
+        float[] longer = new float[n + 100];
+        Scratch.give(longer, shorter);
+        assertSame(shorter, Scratch.FLOATS.take(n - 7), "the shortest free array of at least the length");
+        assertSame(longer, Scratch.FLOATS.take(n - 7));
+        float[] fresh = Scratch.FLOATS.take(n - 7);
+        assertEquals(n - 7, fresh.length, "none free: a new array of exactly the length");
+        Scratch.give(fresh);
+        assertNotSame(fresh, Scratch.takeFloats(n - 8), "the layers' takeFloats gives exactly the length asked");
+        assertEquals(n - 8, Scratch.takeFloats(n - 8).length);
+        Scratch.clear();
+    }
+
+    @Test
+    void theKernelsPoolDoesNotHandOutMoreThanTwiceTheLength() {
+        Scratch.clear();
+        int n = Scratch.MIN_POOLED * 2;
+        double[] big = new double[4 * n + 1];
+        Scratch.give(big);
+        assertEquals(2 * n, Scratch.DOUBLES.take(2 * n).length, "a 4n+1 array is not lent for 2n values");
+        assertSame(big, Scratch.DOUBLES.take(2 * n + 1), "but is for 2n+1 (at most twice the length)");
+        Scratch.clear();
+        assertEquals(0, Scratch.pooledBytes());
     }
 
     @Test
