@@ -58,35 +58,35 @@ public final class HMHSAFloat {
         int p = s.pixels();
         int outer = s.outer();
         float[] xs = pool.take(outer);
-        get(x, xs, outer);
+        BulkFloat.get(x, xs, outer);
         float[] f = pool.take(outer);
         System.arraycopy(xs, 0, f, 0, outer);
         NormActFloat.normalise(f, b, c, p, n0, training, Activation.IDENTITY);
-        put(f, outer, work);
+        BulkFloat.put(f, work, outer);
         conv(b, 3 * c, c, p, w, w.qkv, w.bQkv, work, qkv, true, pool);
         float[] a = pool.take(3 * outer);
-        get(qkv, a, 3 * outer);
+        BulkFloat.get(qkv, a, 3 * outer);
         float[] attended = pool.take(outer);
         if (s.hierarchical()) {
             AttentionFloat.forward(a, a, s.first(), attended);
             pool.give(a);
             BulkFloat.add(attended, xs, outer);
-            put(attended, outer, t);
+            BulkFloat.put(attended, t, outer);
             NormActFloat.normalise(attended, b, c, p, n1, training, Activation.IDENTITY);
             float[] x1 = attended;
-            put(x1, outer, work);
+            BulkFloat.put(x1, work, outer);
             conv(b, c, c, p, w, w.q, w.bQ, work, q, true, pool);
             int pp = s.pooledPixels();
             float[] pooled = pool.take(b * c * pp);
             avgPool(x1, s, pooled);
             NormActFloat.normalise(pooled, b, c, pp, n2, training, Activation.IDENTITY);
-            put(pooled, b * c * pp, work);
+            BulkFloat.put(pooled, work, b * c * pp);
             pool.give(pooled);
             conv(b, 2 * c, c, pp, w, w.kv, w.bKv, work, kv, true, pool);
             float[] qs = pool.take(outer);
             float[] kvs = pool.take(2 * b * c * pp);
-            get(q, qs, outer);
-            get(kv, kvs, 2 * b * c * pp);
+            BulkFloat.get(q, qs, outer);
+            BulkFloat.get(kv, kvs, 2 * b * c * pp);
             AttentionFloat.forward(qs, kvs, s.second(), f);
             pool.give(qs);
             pool.give(kvs);
@@ -96,18 +96,18 @@ public final class HMHSAFloat {
             pool.give(a);
         }
         pool.give(attended);
-        put(f, outer, sum);
+        BulkFloat.put(f, sum, outer);
         pool.give(f);
         conv(b, c, c, p, w, w.proj, w.bProj, sum, out, false, pool);
         if (mask != null || path != null || residual) {
             float[] o = pool.take(outer);
-            get(out, o, outer);
+            BulkFloat.get(out, o, outer);
             BulkFloat.scalePlanes(o, mask, p);
             BulkFloat.scalePlanes(o, path, c * p);
             if (residual) {
                 BulkFloat.add(o, xs, outer);
             }
-            put(o, outer, out);
+            BulkFloat.put(o, out, outer);
             pool.give(o);
         }
         pool.give(xs);
@@ -131,14 +131,14 @@ public final class HMHSAFloat {
         int outer = s.outer();
         // proj: gout = dy * m * path; dWproj = sum gout s^T, ds = Wproj^T gout
         float[] g = pool.take(outer);
-        get(dy, g, outer);
+        BulkFloat.get(dy, g, outer);
         BulkFloat.scalePlanes(g, mask, p);
         BulkFloat.scalePlanes(g, path, c * p);
         channelSums(g, b, c, p, dBias[3]);
-        put(g, outer, w1);
+        BulkFloat.put(g, w1, outer);
         weightGradient(b, c, c, p, w1, sum, grad, grad.proj, false);
         inputGradient(b, c, c, p, w, w.proj, w1, w2, 0f, false);
-        get(w2, g, outer);
+        BulkFloat.get(w2, g, outer);
         if (s.hierarchical()) {
             int pp = s.pooledPixels();
             // global attention: dq, dkv from ds (g)
@@ -148,31 +148,31 @@ public final class HMHSAFloat {
             float[] dkv = pool.take(2 * b * c * pp);
             Arrays.fill(dq, 0, outer, 0);
             Arrays.fill(dkv, 0, 2 * b * c * pp, 0);
-            get(q, qs, outer);
-            get(kv, kvs, 2 * b * c * pp);
+            BulkFloat.get(q, qs, outer);
+            BulkFloat.get(kv, kvs, 2 * b * c * pp);
             AttentionFloat.backward(qs, kvs, g, s.second(), dq, dkv);
             pool.give(qs);
             pool.give(kvs);
             // X1 = BN1(t) and the pooled map recomputed
             float[] ts = pool.take(outer);
             float[] x1 = pool.take(outer);
-            get(t, ts, outer);
+            BulkFloat.get(t, ts, outer);
             System.arraycopy(ts, 0, x1, 0, outer);
             NormActFloat.normalise(x1, b, c, p, n1, true, Activation.IDENTITY);
-            put(x1, outer, w1);
+            BulkFloat.put(x1, w1, outer);
             float[] pooled = pool.take(b * c * pp);
             float[] pw = pool.take(b * c * pp);
             avgPool(x1, s, pooled);
             pool.give(x1);
             System.arraycopy(pooled, 0, pw, 0, b * c * pp);
             NormActFloat.normalise(pw, b, c, pp, n2, true, Activation.IDENTITY);
-            put(pw, b * c * pp, w3);
+            BulkFloat.put(pw, w3, b * c * pp);
             // kv: dWkv = sum dkv pw^T, dpw = Wkv^T dkv
             tokenSums(dkv, b * pp, 2 * c, dBias[2]);
-            put(dkv, 2 * b * c * pp, w2);
+            BulkFloat.put(dkv, w2, 2 * b * c * pp);
             weightGradient(b, 2 * c, c, pp, w2, w3, grad, grad.kv, true);
             inputGradient(b, c, 2 * c, pp, w, w.kv, w2, big, 0f, true);
-            get(big, pw, b * c * pp);
+            BulkFloat.get(big, pw, b * c * pp);
             pool.give(dkv);
             // ds_norm and the pooling: dX1 (in g) += AvgPool^T(BN2'(dpw))
             NormActFloat.backward(pooled, pw, b, c, pp, n2, Activation.IDENTITY, dNorm[4], dNorm[5]);
@@ -181,12 +181,12 @@ public final class HMHSAFloat {
             pool.give(pw);
             // q: dWq = sum dq X1^T, dX1 += Wq^T dq
             tokenSums(dq, b * p, c, dBias[1]);
-            put(dq, outer, w2);
+            BulkFloat.put(dq, w2, outer);
             pool.give(dq);
             weightGradient(b, c, c, p, w2, w1, grad, grad.q, true);
-            put(g, outer, w3);
+            BulkFloat.put(g, w3, outer);
             inputGradient(b, c, c, p, w, w.q, w2, w3, 1f, true);
-            get(w3, g, outer);
+            BulkFloat.get(w3, g, outer);
             // grid_norm: dt = BN1'(dX1) (in g); then t = x + L: dL = dt, dx gets dt
             NormActFloat.backward(ts, g, b, c, p, n1, Activation.IDENTITY, dNorm[2], dNorm[3]);
             pool.give(ts);
@@ -195,22 +195,22 @@ public final class HMHSAFloat {
         float[] a = pool.take(3 * outer);
         float[] dqkv = pool.take(3 * outer);
         Arrays.fill(dqkv, 0, 3 * outer, 0);
-        get(qkv, a, 3 * outer);
+        BulkFloat.get(qkv, a, 3 * outer);
         AttentionFloat.backward(a, a, g, s.first(), dqkv, dqkv);
         pool.give(a);
         // qkv: dWqkv = sum dqkv BN0(x)^T, dxn = Wqkv^T dqkv; BN0' into dxn
         tokenSums(dqkv, b * p, 3 * c, dBias[0]);
-        put(dqkv, 3 * outer, big);
+        BulkFloat.put(dqkv, big, 3 * outer);
         pool.give(dqkv);
         float[] xs = pool.take(outer);
         float[] xn = pool.take(outer);
-        get(x, xs, outer);
+        BulkFloat.get(x, xs, outer);
         System.arraycopy(xs, 0, xn, 0, outer);
         NormActFloat.normalise(xn, b, c, p, n0, true, Activation.IDENTITY);
-        put(xn, outer, w1);
+        BulkFloat.put(xn, w1, outer);
         weightGradient(b, 3 * c, c, p, big, w1, grad, grad.qkv, true);
         inputGradient(b, c, 3 * c, p, w, w.qkv, big, w2, 0f, true);
-        get(w2, xn, outer);
+        BulkFloat.get(w2, xn, outer);
         NormActFloat.backward(xs, xn, b, c, p, n0, Activation.IDENTITY, dNorm[0], dNorm[1]);
         pool.give(xs);
         if (s.hierarchical()) {
@@ -218,11 +218,11 @@ public final class HMHSAFloat {
         }
         if (residual) {
             float[] dys = pool.take(outer);
-            get(dy, dys, outer);
+            BulkFloat.get(dy, dys, outer);
             BulkFloat.add(xn, dys, outer);
             pool.give(dys);
         }
-        put(xn, outer, dx);
+        BulkFloat.put(xn, dx, outer);
         pool.give(xn);
         pool.give(g);
     }
@@ -392,13 +392,5 @@ public final class HMHSAFloat {
                 }
             }
         });
-    }
-
-    private static void get(FloatBuffer src, float[] dst, int n) {
-        BulkFloat.get(src, dst, n);
-    }
-
-    private static void put(float[] src, int n, FloatBuffer dst) {
-        BulkFloat.put(src, dst, n);
     }
 }

@@ -45,28 +45,28 @@ public final class InvertedResidualFloat {
                 (long) e * p, p);
         float[] f = pool.take(s.inner());
         float[] g = pool.take(s.inner());
-        get(t1, f, s.inner());
+        BulkFloat.get(t1, f, s.inner());
         NormActFloat.normalise(f, b, e, p, n1, training, Activation.SILU);
         DepthwiseFloat.forward(f, wdw, g, b, e, s.height(), s.width(), s.kernel(), s.kernel());
         NormActFloat.normalise(g, b, e, p, n2, training, Activation.SILU);
         BulkFloat.scalePlanes(g, mask2, p);
-        put(g, a2, s.inner());
+        BulkFloat.put(g, a2, s.inner());
         pool.give(f);
         pool.give(g);
         GemmBatchFloat.each(b, false, false, c, p, e, 1f, w3, w3Off, 0, e, a2, 0, (long) e * p, p, 0f, t3, 0,
                 (long) c * p, p);
         float[] f3 = pool.take(s.outer());
-        get(t3, f3, s.outer());
+        BulkFloat.get(t3, f3, s.outer());
         NormActFloat.normalise(f3, b, c, p, n3, training, Activation.IDENTITY);
         BulkFloat.scalePlanes(f3, mask3, p);
         BulkFloat.scalePlanes(f3, path, c * p);
         if (residual) {
             float[] xs = pool.take(s.outer());
-            get(x, xs, s.outer());
+            BulkFloat.get(x, xs, s.outer());
             BulkFloat.add(f3, xs, s.outer());
             pool.give(xs);
         }
-        put(f3, out, s.outer());
+        BulkFloat.put(f3, out, s.outer());
         pool.give(f3);
     }
 
@@ -90,12 +90,12 @@ public final class InvertedResidualFloat {
         // BN3: dt3 (kept in dx until the GEMMs of conv3 have used it)
         float[] g3 = pool.take(s.outer());
         float[] f3 = pool.take(s.outer());
-        get(dy, g3, s.outer());
+        BulkFloat.get(dy, g3, s.outer());
         BulkFloat.scalePlanes(g3, mask3, p);
         BulkFloat.scalePlanes(g3, path, c * p);
-        get(t3, f3, s.outer());
+        BulkFloat.get(t3, f3, s.outer());
         NormActFloat.backward(f3, g3, b, c, p, n3, Activation.IDENTITY, dNorm[4], dNorm[5]);
-        put(g3, dx, s.outer());
+        BulkFloat.put(g3, dx, s.outer());
         pool.give(f3);
         pool.give(g3);
         // a1 = SiLU(BN1(t1)) and d = depthwise(a1) recomputed (a1 in a, d in fd), a2 from d into work;
@@ -103,18 +103,18 @@ public final class InvertedResidualFloat {
         float[] a = pool.take(s.inner());
         float[] fd = pool.take(s.inner());
         float[] g = pool.take(s.inner());
-        get(t1, a, s.inner());
+        BulkFloat.get(t1, a, s.inner());
         NormActFloat.forward(a, a, b, e, p, scale(n1), shift(n1), Activation.SILU);
         DepthwiseFloat.forward(a, wdw, fd, b, e, s.height(), s.width(), k, k);
         NormActFloat.forward(fd, g, b, e, p, scale(n2), shift(n2), Activation.SILU);
         BulkFloat.scalePlanes(g, mask2, p);
-        put(g, work, s.inner());
+        BulkFloat.put(g, work, s.inner());
         GemmBatchFloat.sum(b, false, true, c, e, p, 1f, dx, 0, (long) c * p, p, work, 0, (long) e * p, p, 0f, dW3,
                 dW3Off, e);
         GemmBatchFloat.each(b, true, false, e, p, c, 1f, w3, w3Off, 0, e, dx, 0, (long) c * p, p, 0f, work, 0,
                 (long) e * p, p);
         // BN2 + SiLU: dd (in g)
-        get(work, g, s.inner());
+        BulkFloat.get(work, g, s.inner());
         BulkFloat.scalePlanes(g, mask2, p);
         NormActFloat.backward(fd, g, b, e, p, n2, Activation.SILU, dNorm[2], dNorm[3]);
         // depthwise: dWdw from dd and a1, da1 (into fd)
@@ -122,9 +122,9 @@ public final class InvertedResidualFloat {
         DepthwiseFloat.forward(g, DepthwiseFloat.rotated(wdw, e, k, k), fd, b, e, s.height(), s.width(), k, k);
         pool.give(g);
         // BN1 + SiLU: dt1 (t1 read again into a; dt1 into fd, then work); conv1: dW1 = sum dt1 x^T, dx = W1^T dt1
-        get(t1, a, s.inner());
+        BulkFloat.get(t1, a, s.inner());
         NormActFloat.backward(a, fd, b, e, p, n1, Activation.SILU, dNorm[0], dNorm[1]);
-        put(fd, work, s.inner());
+        BulkFloat.put(fd, work, s.inner());
         pool.give(a);
         pool.give(fd);
         if (residual) {
@@ -142,13 +142,5 @@ public final class InvertedResidualFloat {
 
     private static double[] shift(Norm norm) {
         return norm.shift(true, norm.scale(true));
-    }
-
-    private static void get(FloatBuffer src, float[] dst, int n) {
-        BulkFloat.get(src, dst, n);
-    }
-
-    private static void put(float[] src, FloatBuffer dst, int n) {
-        BulkFloat.put(src, dst, n);
     }
 }

@@ -152,28 +152,26 @@ public final class Scratch {
         return false;
     }
 
-    private static synchronized Object poll(Key key) {
-        ArrayDeque<Object> q = key.free().get(key.length());
-        return q == null ? null : removeLast(key, q);
-    }
-
-    /** The shortest free array of {@code key}'s type with a length in [n, 2n], or null. */
-    private static synchronized Object pollAtLeast(Key key) {
-        int limit = (int) Math.min(Integer.MAX_VALUE, 2L * key.length());
-        for (Map.Entry<Integer, ArrayDeque<Object>> e : key.free().subMap(key.length(), true, limit, true).entrySet()) {
-            if (!e.getValue().isEmpty()) {
-                return removeLast(new Key(key.isFloat(), e.getKey()), e.getValue());
+    /** The shortest free array of {@code key}'s type with a length in [key.length, maxLength], or null. */
+    private static synchronized Object poll(Key key, int maxLength) {
+        for (Map.Entry<Integer, ArrayDeque<Object>> e : key.free().subMap(key.length(), true, maxLength, true).entrySet()) {
+            Object a = e.getValue().pollLast();
+            if (a != null) {
+                pooledBytes -= new Key(key.isFloat(), e.getKey()).bytes();
+                return a;
             }
         }
         return null;
     }
 
-    private static Object removeLast(Key key, ArrayDeque<Object> q) {
-        Object a = q.pollLast();
-        if (a != null) {
-            pooledBytes -= key.bytes();
-        }
-        return a;
+    /** {@link #poll(Key, int)} of the exact length. */
+    private static Object poll(Key key) {
+        return poll(key, key.length());
+    }
+
+    /** {@link #poll(Key, int)} of at most twice the length. */
+    private static Object pollAtLeast(Key key) {
+        return poll(key, (int) Math.min(Integer.MAX_VALUE, 2L * key.length()));
     }
 
     private static synchronized void offer(Key key, Object a) {
