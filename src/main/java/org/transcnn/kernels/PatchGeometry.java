@@ -1,7 +1,7 @@
 package org.transcnn.kernels;
 
 /**
- * The geometry of a k x k convolution's patch matrix ({@link PatchesFloat}): batch {@code b}, channels {@code c},
+ * The geometry of a k x k convolution's patch matrices ({@link PatchesFloat}): batch {@code b}, channels {@code c},
  * input {@code h x w}, output {@code ho x wo}, kernel {@code kh x kw}, strides {@code sh, sw}, zero padding
  * {@code ph, pw}.
  */
@@ -13,8 +13,13 @@ public record PatchGeometry(int b, int c, int h, int w, int ho, int wo, int kh, 
         return c * kh * kw;
     }
 
-    /** Columns of the patch matrix: {@code b * ho * wo}. */
+    /** Columns of an image's patch matrix: {@code ho * wo}. */
     public int columns() {
-        return b * ho * wo;
+        return ho * wo;
+    }
+
+    /** Values of the patch matrices of the batch: {@code b * rows() * columns()}. */
+    public int size() {
+        return b * rows() * columns();
     }
 }

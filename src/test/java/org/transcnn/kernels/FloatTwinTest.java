@@ -106,7 +106,7 @@ class FloatTwinTest {
         int wo = (w + 2 * pad - k) / stride + 1;
         PatchGeometry g = new PatchGeometry(b, c, h, w, ho, wo, k, k, stride, stride, pad, pad);
         double[] x = gaussian(b * c * h * w, r);
-        float[] cols = new float[g.rows() * g.columns()];
+        float[] cols = new float[g.size()];
         java.util.Arrays.fill(cols, Float.NaN);
         PatchesFloat.gather(floats(x), cols, g);
         for (int ch = 0; ch < c; ch++) {
@@ -120,9 +120,9 @@ class FloatTwinTest {
                                 float expected = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0f
                                         : (float) x[((n * c + ch) * h + iy) * w + ix];
                                 int row = (ch * k + i) * k + j;
-                                int col = (n * ho + oy) * wo + ox;
-                                assertTrue(expected == cols[row * g.columns() + col],
-                                        "patch row " + row + ", column " + col);
+                                int col = oy * wo + ox;
+                                assertTrue(expected == cols[(n * g.rows() + row) * g.columns() + col],
+                                        "image " + n + ", patch row " + row + ", column " + col);
                             }
                         }
                     }

@@ -24,12 +24,11 @@ import org.transcnn.layers.GemmConv;
 import java.util.Arrays;
 
 /**
- * Runtime layer of {@link GemmConv} and {@link org.transcnn.layers.PointwiseConv}. 1x1 stride-1 kernels multiply each image in place:
- * image b of the NCHW batch is the row-major matrix [Cin, H*W], so y_b = W x_b, dx_b = W^T dy_b and
- * dW = sum_b dy_b x_b^T are GEMMs on ND4J's buffers with no layout copies (the bias is written into y before the
- * GEMM adds onto it). Larger kernels gather the batch into a patch matrix [Cin*kH*kW, B*Ho*Wo], multiply it by the
- * [Cout, Cin*kH*kW] weights in one GEMM and lay the result back out as [B, Cout, Ho, Wo]; their backward pass is two
- * GEMMs and the patch gradients summed back onto the input pixels.
+ * Runtime layer of {@link GemmConv} and {@link org.transcnn.layers.PointwiseConv}: per image, a GEMM written
+ * straight into the NCHW output. Image b of the NCHW batch is the row-major matrix [Cin, H*W], so a 1x1 stride-1
+ * kernel computes y_b = W x_b, dx_b = W^T dy_b and dW = sum_b dy_b x_b^T on ND4J's buffers with no copies (the bias is
+ * written into y before the GEMM adds onto it). Larger kernels do the same with image b's patch matrix P_b [Cin*kH*kW,
+ * Ho*Wo] ({@link PatchesFloat}) in place of x_b, and sum the patch gradients W^T dy_b back onto the input pixels.
  */
 public class GemmConvLayer extends ConvolutionLayer {
 
@@ -109,24 +108,16 @@ public class GemmConvLayer extends ConvolutionLayer {
         return new int[] {(int) ((h - k[0]) / s[0] + 1), (int) ((w - k[1]) / s[1] + 1)};
     }
 
+    /** Rows of the weight matrix and of a patch matrix: Cin*kH*kW. */
+    private int rows() {
+        int[] k = convConf().getKernelSize();
+        return nIn() * k[0] * k[1];
+    }
+
     private INDArray weights2d(boolean training, LayerWorkspaceMgr mgr) {
         int[] k = convConf().getKernelSize();
         return getParamWithNoise(ConvolutionParamInitializer.WEIGHT_KEY, training, mgr)
                 .reshape('c', nOut(), (long) nIn() * k[0] * k[1]);
-    }
-
-    /** [B, C, H, W] -&gt; [C, B*H*W] (a new array). */
-    private static INDArray channelMajor(INDArray x) {
-        long[] s = x.shape();
-        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {s[1], s[0] * s[2] * s[3]}, 'c');
-        Buffers.swapLeadingAxes(Buffers.contiguous(x), out, (int) s[0], (int) s[1], (int) (s[2] * s[3]));
-        return out;
-    }
-
-    /** [C, B*H*W] -&gt; {@code out} [B, C, H, W]. */
-    private static void batchMajor(INDArray m, INDArray out) {
-        long[] s = out.shape();
-        Buffers.swapLeadingAxes(Buffers.contiguous(m), out, (int) s[1], (int) s[0], (int) (s[2] * s[3]));
     }
 
     private PatchGeometry geometry(long[] pixels, int ho, int wo) {
@@ -137,11 +128,11 @@ public class GemmConvLayer extends ConvolutionLayer {
                 k[1], s[0], s[1], p[0], p[1]);
     }
 
-    /** [B, C, H, W] -&gt; the patch matrix [C*kH*kW, B*Ho*Wo] (a new array). */
+    /** [B, C, H, W] -&gt; the patch matrices [B, C*kH*kW, Ho*Wo] (a new array). */
     private INDArray patches(INDArray x, int ho, int wo) {
         PatchGeometry g = geometry(x.shape(), ho, wo);
-        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {g.rows(), g.columns()}, 'c');
-        int n = g.rows() * g.columns();
+        INDArray out = Nd4j.createUninitialized(x.dataType(), new long[] {g.b(), g.rows(), g.columns()}, 'c');
+        int n = g.size();
         if (x.dataType() == DataType.FLOAT) {
             float[] src = Buffers.readFloats(x);
             float[] cols = Scratch.takeFloats(n);
@@ -158,7 +149,7 @@ public class GemmConvLayer extends ConvolutionLayer {
         return out;
     }
 
-    /** Adds the patch matrix {@code cols} [C*kH*kW, B*Ho*Wo] back onto the pixels: {@code out} [B, C, H, W]. */
+    /** Adds the patch-matrix gradients {@code cols} [B, C*kH*kW, Ho*Wo] onto the pixels: {@code out} [B, C, H, W]. */
     private void scatterPatches(INDArray cols, INDArray out, int ho, int wo) {
         PatchGeometry g = geometry(out.shape(), ho, wo);
         int n = g.b() * g.c() * g.h() * g.w();
@@ -187,24 +178,17 @@ public class GemmConvLayer extends ConvolutionLayer {
         INDArray w = Buffers.cContiguous(weights2d(training, mgr));
         INDArray b = convConf().hasBias() ? getParamWithNoise(ConvolutionParamInitializer.BIAS_KEY, training, mgr) : null;
         INDArray x = Buffers.cContiguous(input.castTo(dataType));
-        if (pointwise()) {
-            // NCHW is GEMM-ready per image: y_b [Cout, HW] = W [Cout, Cin] x_b [Cin, HW]
-            int batch = (int) in[0];
-            int hw = o[0] * o[1];
-            if (b != null) {
-                Buffers.fillChannels(out, b);
-            }
-            Buffers.gemm(batch, false, false, nOut(), hw, nIn(), w, 0, 0, nIn(), x, 0, (long) nIn() * hw, hw,
-                    b != null ? 1 : 0, out, 0, (long) nOut() * hw, hw);
-            return new Pair<>(out, null);
-        }
-        // Temporaries live in the layer's working-memory workspace when DL4J has one open (training), else on the heap
-        INDArray cols = patches(x, o[0], o[1]);
-        INDArray y = Buffers.gemm(w, cols, false, false);
+        // the GEMM's right operand per image: x_b itself [Cin, HW] or its patch matrix [Cin*kH*kW, Ho*Wo]; the
+        // patches live in the layer's working-memory workspace when DL4J has one open (training), else on the heap
+        INDArray p = pointwise() ? x : patches(x, o[0], o[1]);
+        int batch = (int) in[0];
+        int hw = o[0] * o[1];
+        int k = rows();
         if (b != null) {
-            y.addiColumnVector(b.reshape(nOut(), 1));
+            Buffers.fillChannels(out, b);
         }
-        batchMajor(y, out);
+        Buffers.gemm(batch, false, false, nOut(), hw, k, w, 0, 0, k, p, 0, (long) k * hw, hw, b != null ? 1 : 0, out,
+                0, (long) nOut() * hw, hw);
         return new Pair<>(out, null);
     }
 
@@ -224,25 +208,24 @@ public class GemmConvLayer extends ConvolutionLayer {
             biasGradient(dy4, biasGrad);
             g.setGradientFor(ConvolutionParamInitializer.BIAS_KEY, biasGrad);
         }
-        if (pointwise()) {
-            // per image: dx_b = W^T dy_b, dW = sum_b dy_b x_b^T (accumulated in the gradient view)
-            INDArray x = Buffers.cContiguous(input.castTo(dataType));
-            int batch = (int) input.size(0);
-            int hw = o[0] * o[1];
-            INDArray dw = Buffers.isCContiguous(weightGrad) ? weightGrad
-                    : Nd4j.createUninitialized(dataType, weightGrad.shape(), 'c');
-            Buffers.gemm(batch, true, false, nIn(), hw, nOut(), w, 0, 0, nIn(), dy4, 0, (long) nOut() * hw, hw, 0, eps,
-                    0, (long) nIn() * hw, hw);
-            Buffers.gemmSum(batch, false, true, nOut(), nIn(), hw, dy4, 0, (long) nOut() * hw, hw, x, 0,
-                    (long) nIn() * hw, hw, 0, dw, 0, nIn());
-            if (dw != weightGrad) {
-                weightGrad.assign(dw);
-            }
-        } else {
-            INDArray dy = channelMajor(dy4);
-            INDArray x = patches(Buffers.cContiguous(input.castTo(dataType)), o[0], o[1]);
-            weightGrad.assign(Buffers.gemm(dy, x, false, true).reshape(weightGrad.shape()));
-            scatterPatches(Buffers.gemm(w, dy, true, false), eps, o[0], o[1]);
+        // per image: dP_b = W^T dy_b (dx_b itself for 1x1 kernels), dW = sum_b dy_b P_b^T (in the gradient view)
+        INDArray x = Buffers.cContiguous(input.castTo(dataType));
+        INDArray p = pointwise() ? x : patches(x, o[0], o[1]);
+        INDArray dp = pointwise() ? eps : Nd4j.createUninitialized(dataType, p.shape(), 'c');
+        int batch = (int) input.size(0);
+        int hw = o[0] * o[1];
+        int k = rows();
+        INDArray dw = Buffers.isCContiguous(weightGrad) ? weightGrad
+                : Nd4j.createUninitialized(dataType, weightGrad.shape(), 'c');
+        Buffers.gemm(batch, true, false, k, hw, nOut(), w, 0, 0, k, dy4, 0, (long) nOut() * hw, hw, 0, dp, 0,
+                (long) k * hw, hw);
+        Buffers.gemmSum(batch, false, true, nOut(), k, hw, dy4, 0, (long) nOut() * hw, hw, p, 0, (long) k * hw, hw, 0,
+                dw, 0, k);
+        if (dw != weightGrad) {
+            weightGrad.assign(dw);
+        }
+        if (dp != eps) {
+            scatterPatches(dp, eps, o[0], o[1]);
         }
         g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, weightGrad, 'c');
         weightNoiseParams.clear();
