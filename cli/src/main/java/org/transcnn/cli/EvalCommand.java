@@ -4,7 +4,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.transcnn.data.FashionMnist;
 import org.transcnn.io.ModelFile;
 import org.transcnn.train.Evaluation;
+import org.transcnn.train.TestTimeAugment;
 import org.transcnn.train.Trainer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -29,8 +31,19 @@ final class EvalCommand implements Callable<Integer> {
             + "sample when that has none)")
     Path data;
 
+    @Option(names = "--tta", description = "test-time augmentation: none, or flip (the mean class probabilities of "
+            + "each test image and its mirror); default: what the run evaluated with (recorded in the model file), "
+            + "none for a model that records none")
+    String tta;
+
     @Override
     public Integer call() throws Exception {
+        TestTimeAugment views;
+        try {
+            views = tta == null ? null : TestTimeAugment.of(tta, "--tta");
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
         if (data != null) {
             FashionMnist.requirePresent(data, "--data");
         }
@@ -42,10 +55,13 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + " is not a Fashion-MNIST classifier (" + outputs
                     + " outputs, expected " + FashionMnist.CLASSES.size() + " for 1x32x32 inputs)");
         }
+        if (views == null) {
+            views = Trainer.readState(model).options.tta();
+        }
         FashionMnist set = FashionMnist.open(data, "--data", spec.commandLine().getErr()::println);
-        Evaluation e = Evaluation.of(net, set.test(), Trainer.INPUT_SIZE, 250);
-        spec.commandLine().getOut().printf("test accuracy %.4f on %,d images (%s)%n%s", e.accuracy(), e.count(),
-                set.source(), e.confusionTable(FashionMnist.CLASSES));
+        Evaluation e = Evaluation.of(net, set.test(), Trainer.INPUT_SIZE, 250, views);
+        spec.commandLine().getOut().printf("test accuracy %.4f on %,d images (%s; test-time augmentation %s)%n%s",
+                e.accuracy(), e.count(), set.source(), views.cliName(), e.confusionTable(FashionMnist.CLASSES));
         return 0;
     }
 }

@@ -15,6 +15,8 @@ import org.transcnn.models.TransCNN;
 import org.transcnn.models.TransCnnConfig;
 import org.transcnn.train.Augment;
 import org.transcnn.train.Batches;
+import org.transcnn.train.Evaluation;
+import org.transcnn.train.TestTimeAugment;
 import org.transcnn.train.Trainer;
 import org.transcnn.weights.TransCnnWeights;
 import picocli.CommandLine;
@@ -61,7 +63,8 @@ final class PredictCommand implements Callable<Integer> {
     Path weights;
 
     @Option(names = "--model", description = "or a model.zip written by 'transcnn train': Fashion-MNIST classes, "
-            + "each image scaled to 28x28 gray and centred on the 32x32 canvas as in training")
+            + "each image scaled to 28x28 gray and centred on the 32x32 canvas as in training, with the run's "
+            + "test-time augmentation (its mirror too for runs that trained on mirrored images)")
     Path model;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files (JPEG, PNG, BMP, GIF, TIFF)")
@@ -113,10 +116,11 @@ final class PredictCommand implements Callable<Integer> {
         }
         if (model != null) {
             ComputationGraph net = ModelFile.load(model);
-            Trainer.readState(model);
+            TestTimeAugment views = Trainer.readState(model).options.tta();
             List<String> names = labels == null ? FashionMnist.CLASSES
                     : ImageNetClasses.read(labels, "--labels", FashionMnist.CLASSES.size());
-            return score(net, names, image -> fashionInput(ImagePreprocessor.read(image, maxPixels)));
+            return score(x -> Evaluation.probabilities(net, x, views), names,
+                    image -> fashionInput(ImagePreprocessor.read(image, maxPixels)));
         }
         ImagePreprocessor preprocessor = new ImagePreprocessor(
                 DataConfig.imagenet(height, width).withCropFraction(cropFraction), maxPixels);
@@ -133,7 +137,7 @@ final class PredictCommand implements Callable<Integer> {
         }
         List<String> names = names(config.numClasses());
         ComputationGraph net = TransCnnWeights.init(checked, defaults);
-        return score(net, names, preprocessor::load);
+        return score(net::outputSingle, names, preprocessor::load);
     }
 
     /**
@@ -157,7 +161,7 @@ final class PredictCommand implements Callable<Integer> {
     }
 
     /** Scores the images {@code batch} at a time, printing each one's top classes or its error line. */
-    private int score(ComputationGraph net, List<String> names, ImageLoader loader) {
+    private int score(java.util.function.UnaryOperator<INDArray> classify, List<String> names, ImageLoader loader) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         int failed = 0;
@@ -176,7 +180,7 @@ final class PredictCommand implements Callable<Integer> {
             if (read.isEmpty()) {
                 continue;
             }
-            INDArray probabilities = net.outputSingle(Nd4j.concat(0, inputs.toArray(new INDArray[0])));
+            INDArray probabilities = classify.apply(Nd4j.concat(0, inputs.toArray(new INDArray[0])));
             for (int i = 0; i < read.size(); i++) {
                 float[] p = probabilities.getRow(i).toFloatVector();
                 int bad = Finite.firstNonFinite(p);

@@ -2,6 +2,7 @@ package org.transcnn.cli;
 
 import org.transcnn.train.Augment;
 import org.transcnn.train.Parallelism;
+import org.transcnn.train.TestTimeAugment;
 import org.transcnn.train.Trainer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,6 +14,7 @@ import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -78,6 +80,11 @@ final class TrainCommand implements Callable<Integer> {
             + "offset on the 32x32 canvas and mirror); default ${DEFAULT-VALUE}")
     String augment = D.augment().cliName();
 
+    @Option(names = "--tta", description = "test-time augmentation of every evaluation: none, or flip (the mean "
+            + "class probabilities of each test image and its mirror); default flip when --augment mirrors the "
+            + "training images, else none")
+    String tta;
+
     @Option(names = "--precise-bn", paramLabel = "IMAGES", description = "before each evaluation and checkpoint, "
             + "re-estimate the BatchNorm running statistics from this many training images (a fixed sample drawn from "
             + "the seed; training-mode passes with the final weights, which stay unchanged), as fvcore's PreciseBN; "
@@ -102,7 +109,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--attention-stages", paramLabel = "STAGES", description = "the stages whose blocks carry H-MHSA, "
             + "0-based (0 is stage 1, at the largest maps): all, none (the ablation), or indices separated by commas, "
-            + "e.g. 0; the other stages' blocks are IRB-only (default: all)")
+            + "e.g. 0; the other stages' blocks are IRB-only (default: 0, with --ablation none)")
     String attentionStages;
 
     @Option(names = "--resume", description = "continue the run in --out from its last checkpoint, with the same "
@@ -182,11 +189,14 @@ final class TrainCommand implements Callable<Integer> {
             // checked here too: the run options read 0 as 4, for checkpoints written before the option existed
             Trainer.Options.checkStemStride(stemStride);
             Parallelism parallel = new Parallelism(workers, Parallelism.Mode.of(parallelMode), averagingFrequency);
+            Augment trainAugment = Augment.of(augment);
+            List<Integer> stages = attentionStages != null ? Trainer.Options.parseAttentionStages(attentionStages)
+                    : ablation ? List.of() : D.attentionStages();
             return new Trainer(new Trainer.Options(data, out, epochs, batchSize, lr, weightDecay, warmupEpochs,
-                    labelSmoothing, seed, ablation, resume, width, limit, Augment.of(augment), preciseBn,
-                    timeBudget == null ? 0 : timeBudget, stemStride,
-                    attentionStages == null ? null : Trainer.Options.parseAttentionStages(attentionStages)), parallel,
-                    log, commandStart());
+                    labelSmoothing, seed, ablation, resume, width, limit, trainAugment, preciseBn,
+                    timeBudget == null ? 0 : timeBudget, stemStride, stages,
+                    tta == null ? TestTimeAugment.defaultFor(trainAugment) : TestTimeAugment.of(tta, "--tta")),
+                    parallel, log, commandStart());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -85,6 +85,26 @@ public final class Batches {
         return new MultiDataSet(features.castTo(DataType.FLOAT), labels);
     }
 
+    /**
+     * A copy of the images {@code x} [N, C, H, W] (FLOAT), each mirrored left-right: the view of
+     * {@link TestTimeAugment#FLIP}, the same pixels as a batch made with the mirror drawn for every image.
+     */
+    public static INDArray mirror(INDArray x) {
+        if (x.rank() != 4 || x.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("mirror expects FLOAT images [N, C, H, W], got " + x.dataType() + " "
+                    + java.util.Arrays.toString(x.shape()));
+        }
+        float[] v = x.dup('c').data().asFloat();
+        int w = (int) x.size(3);
+        float[] out = new float[v.length];
+        for (int row = 0; row < v.length; row += w) {
+            for (int c = 0; c < w; c++) {
+                out[row + c] = v[row + w - 1 - c];
+            }
+        }
+        return Nd4j.create(out, x.shape(), 'c');
+    }
+
     public ImageDataset data() {
         return data;
     }

@@ -88,15 +88,18 @@ public final class Trainer {
      *                        order; null (the option not given, or a checkpoint written before it existed) means all
      *                        four, or none with {@code ablation}. Empty means the ablation, and sets {@code ablation};
      *                        a non-empty list with {@code ablation} is an error
+     * @param tta the views of each test image its evaluations average ({@code --tta}); null, as read from
+     *            checkpoints written before it existed, means {@link TestTimeAugment#NONE}
      */
     public record Options(Path data, Path out, int epochs, int batchSize, double learningRate, double weightDecay,
                           int warmupEpochs, double labelSmoothing, long seed, boolean ablation, boolean resume,
                           int width, int trainLimit, Augment augment, int preciseBn, double timeBudget,
-                          int stemStride, List<Integer> attentionStages) {
+                          int stemStride, List<Integer> attentionStages, TestTimeAugment tta) {
 
         /** Checkpoints written before {@code augment} existed trained with shifts and flips. */
         public Options {
             augment = augment == null ? Augment.SHIFT_FLIP : augment;
+            tta = tta == null ? TestTimeAugment.NONE : tta;
             stemStride = checkStemStride(stemStride == 0 ? TransCnnConfig.STEM_STRIDE : stemStride);
             if (attentionStages == null) {
                 attentionStages = ablation ? List.of() : ALL_STAGES;
@@ -217,7 +220,7 @@ public final class Trainer {
         Options forRun(Path dataDir, Path outDir, boolean resumeRun) {
             return new Options(dataDir, outDir, epochs, batchSize, learningRate, weightDecay, warmupEpochs,
                     labelSmoothing, seed, ablation, resumeRun, width, trainLimit, augment, preciseBn, timeBudget,
-                    stemStride, attentionStages);
+                    stemStride, attentionStages, tta);
         }
 
         /**
@@ -279,16 +282,21 @@ public final class Trainer {
             m.put("--time-budget", timeBudget > 0 ? number(timeBudget) : "none");
             m.put("--stem-stride", Integer.toString(stemStride));
             m.put("--attention-stages", stageList(attentionStages));
+            m.put("--tta", tta.cliName());
             return m;
         }
 
+        /** The stages that carry H-MHSA by default: stage 1 only (16x16 pixels at stem stride 2). */
+        public static final List<Integer> DEFAULT_ATTENTION_STAGES = List.of(0);
+
         /**
-         * Data from the default location (or the sample), out {@code runs/fashion-mnist}, 5 epochs, batch 128,
-         * BatchNorm statistics re-estimated from 512 images, no time budget.
+         * The README's recipe: data from the default location (or the sample), out {@code runs/fashion-mnist}, 6
+         * epochs, batch 128, mirrored training images and a mirrored view at test time, BatchNorm statistics
+         * re-estimated from 512 images, stem stride 2 with H-MHSA in stage 1 only, no time budget.
          */
         public static Options defaults() {
-            return new Options(null, Path.of("runs/fashion-mnist"), 5, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0, Augment.NONE, 512, 0, TransCnnConfig.STEM_STRIDE, ALL_STAGES);
+            return new Options(null, Path.of("runs/fashion-mnist"), 6, 128, 2e-3, 0.05, 1, 0.1,
+                    42, false, false, 16, 0, Augment.FLIP, 512, 0, 2, DEFAULT_ATTENTION_STAGES, TestTimeAugment.FLIP);
         }
     }
 
@@ -462,9 +470,11 @@ public final class Trainer {
         Nd4j.getMemoryManager().setAutoGcWindow(2000);
         ModelSummary size = ModelSummary.of(net.getConfiguration(), InputType.convolutional(INPUT_SIZE, INPUT_SIZE, 1));
         log.printf("%s (%,d parameters, %.2f M multiply-adds per image) on Fashion-MNIST (%s): %,d training "
-                        + "and %,d test images, %d epochs, batch %d, augmentation %s%s, %s%s%n",
+                        + "and %,d test images, %d epochs, batch %d, augmentation %s, test-time augmentation %s%s, "
+                        + "%s%s%n",
                 modelName(o), size.params(), size.macs() / 1e6, data.source(), trainCount,
-                data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), parallel.workers() == 1 ? ""
+                data.test().count(), o.epochs(), o.batchSize(), o.augment().cliName(), o.tta().cliName(),
+                parallel.workers() == 1 ? ""
                         : String.format(", %d workers (%s)", parallel.workers(),
                         parallel.mode() == Parallelism.Mode.AVERAGING ? "averaging every "
                                 + parallel.averagingFrequency() + " rounds" : "shared gradients"),
@@ -512,7 +522,7 @@ public final class Trainer {
                 Nd4j.getRandom().setSeed(o.seed() * 7919L + 104_729L + epoch);
                 PreciseBatchNorm.recompute(net, preciseSample(train, trainCount).iterator(), o.preciseBn());
             }
-            Evaluation test = Evaluation.of(net, data.test(), INPUT_SIZE, 250);
+            Evaluation test = Evaluation.of(net, data.test(), INPUT_SIZE, 250, o.tta());
             // after the re-estimation and the evaluation, which count towards the budget: a next epoch would
             // otherwise start past it (and train its first batch)
             boolean budgetStop = partial || (epoch < o.epochs() - 1 && overBudget.getAsBoolean());
@@ -778,6 +788,7 @@ public final class Trainer {
         m.put("width", o.width());
         m.put("batch_size", o.batchSize());
         m.put("augment", o.augment().cliName());
+        m.put("tta", o.tta().cliName());
         m.put("params", size.params());
         m.put("macs_per_image", size.macs());
         m.put("seed", o.seed());

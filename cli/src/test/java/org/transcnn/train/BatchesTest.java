@@ -131,7 +131,7 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                false, false, 16, 0, Augment.NONE, 512, 0, 4, null)).replaceAll(",?\"augment\":\"NONE\"", "");
+                false, false, 16, 0, Augment.NONE, 512, 0, 4, null, null)).replaceAll(",?\"augment\":\"NONE\"", "");
         assertEquals(Augment.SHIFT_FLIP, mapper.readValue(json, Trainer.Options.class).augment());
     }
 
@@ -142,7 +142,7 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                ablation, false, 16, 0, Augment.NONE, 512, 0, 2, null));
+                ablation, false, 16, 0, Augment.NONE, 512, 0, 2, null, null));
         String old = json.replaceAll(",?\"attentionStages\":\\[[0-9,]*\\]", "");
         assertFalse(old.contains("attentionStages"), old);
         Trainer.Options read = mapper.readValue(old, Trainer.Options.class);
@@ -152,17 +152,17 @@ class BatchesTest {
         assertEquals(ablation ? "--seed 5 --ablation --stem-stride 2" : "--seed 5 --stem-stride 2",
                 read.arguments().replaceAll("--(epochs|batch-size|lr) [^ ]+ ", ""));
         Trainer.Options stage1 = mapper.readValue(mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3,
-                64, 1e-3, 0.05, 1, 0.1, 5, false, false, 16, 0, Augment.NONE, 512, 0, 2, List.of(0))),
+                64, 1e-3, 0.05, 1, 0.1, 5, false, false, 16, 0, Augment.NONE, 512, 0, 2, List.of(0), null)),
                 Trainer.Options.class);
         assertEquals(List.of(0), stage1.attentionStages(), "round trip");
         assertEquals(List.of("--attention-stages " + (ablation ? "none" : "all") + " in the run, 0 now"),
                 stage1.differences(read));
         // what the command line passes when neither option is given (null) or --ablation alone
         Trainer.Options fromCli = new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5, ablation, false,
-                16, 0, Augment.NONE, 512, 0, 2, null);
+                16, 0, Augment.NONE, 512, 0, 2, null, null);
         assertEquals(List.of(), fromCli.differences(read));
         Trainer.Options none = new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5, false, false,
-                16, 0, Augment.NONE, 512, 0, 2, List.of());
+                16, 0, Augment.NONE, 512, 0, 2, List.of(), null);
         assertTrue(none.ablation(), "--attention-stages none is the ablation");
         assertEquals(ablation ? List.of() : List.of("--attention-stages all in the run, none now"),
                 none.differences(read));
@@ -193,7 +193,7 @@ class BatchesTest {
         ObjectMapper mapper = new ObjectMapper();
         Trainer.Options d = Trainer.Options.defaults();
         String json = mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3, 64, 1e-3, 0.05, 1, 0.1, 5,
-                false, false, 16, 0, Augment.NONE, 512, 0, 2, null));
+                false, false, 16, 0, Augment.NONE, 512, 0, 2, null, null));
         assertEquals(2, mapper.readValue(json, Trainer.Options.class).stemStride(), "round trip");
         String old = json.replaceAll(",?\"stemStride\":2", "");
         assertFalse(old.contains("stemStride"), old);

@@ -29,7 +29,7 @@ class ParallelTrainingTest {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, limit, d.augment(),
-                d.preciseBn(), 0, 4, null);
+                d.preciseBn(), 0, 4, null, null);
     }
 
     @Test

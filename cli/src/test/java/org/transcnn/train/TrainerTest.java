@@ -31,7 +31,7 @@ class TrainerTest {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
                 d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0, d.augment(),
-                d.preciseBn(), 0, 4, null);
+                d.preciseBn(), 0, 4, null, null);
     }
 
     /**
@@ -41,7 +41,8 @@ class TrainerTest {
     static Trainer.Options oneBatch(Path out, int epochs, int stemStride) {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, epochs, 32, d.learningRate(), d.weightDecay(),
-                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride, null);
+                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride, null,
+                null);
     }
 
     static PrintStream quiet() {
@@ -73,7 +74,7 @@ class TrainerTest {
         assertEquals(1, Trainer.readState(split.resolve(Trainer.MODEL_FILE)).history.size());
         IOException changed = assertThrows(IOException.class, () -> new Trainer(new Trainer.Options(
                 SampleData.dir(), split, 2, 64, 2e-3, 0.05, 1, 0.1, 7, false, true, 8, 0,
-                Augment.SHIFT_FLIP, 512, 0, 4, null),
+                Augment.SHIFT_FLIP, 512, 0, 4, null, null),
                 quiet()).run());
         assertEquals("--resume: the options differ from those of the run in " + split + ": --batch-size 32 in the "
                 + "run, 64 now; --augment none in the run, shift-flip now; resume with the run's options: "
@@ -106,7 +107,7 @@ class TrainerTest {
         Path out = dir.resolve("short");
         List<Trainer.Epoch> h = new Trainer(new Trainer.Options(SampleData.dir(), out, 2, d.batchSize(),
                 d.learningRate(), d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), d.seed(), false, false,
-                d.width(), 3000, d.augment(), 512, 0, 4, null), quiet()).run();
+                d.width(), 3000, d.augment(), 512, 0, 4, null, null), quiet()).run();
         Trainer.Epoch last = h.get(1);
         assertTrue(last.trainAccuracy() > 0.6, "learns: " + h);
         assertEquals(last.trainAccuracy(), last.testAccuracy(), 0.05, "test accuracy near the training-mode one: " + h);
@@ -143,7 +144,7 @@ class TrainerTest {
         Trainer.Options one = oneBatch(out, 1, 2);
         Trainer.Options o = new Trainer.Options(one.data(), out, 1, one.batchSize(), one.learningRate(),
                 one.weightDecay(), one.warmupEpochs(), one.labelSmoothing(), one.seed(), false, false, one.width(),
-                0, one.augment(), one.preciseBn(), one.timeBudget(), 2, List.of(0));
+                0, one.augment(), one.preciseBn(), one.timeBudget(), 2, List.of(0), null);
         new Trainer(o, quiet()).run();
         JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
         assertEquals("0", m.get("recipe").get("--attention-stages").asText());
