@@ -250,7 +250,8 @@ class PredictCommandTest {
     /**
      * A model.zip written by {@code train} predicts with that run's class names, on each image as training saw the
      * dataset's (28x28 gray on the 32x32 canvas): the probabilities are those of the evaluation path on the same
-     * Fashion-MNIST test image.
+     * Fashion-MNIST test image, with the run's test-time augmentation (the default recipe's: the mean of the image's
+     * and its mirror's); eval scores with the same by default.
      */
     @Test
     void aModelTrainedByTrainPredictsWithTheFashionClasses() throws Exception {
@@ -277,12 +278,30 @@ class PredictCommandTest {
         ComputationGraph net = org.transcnn.io.ModelFile.load(model);
         INDArray x = new org.transcnn.train.Batches(test, org.transcnn.train.Trainer.INPUT_SIZE)
                 .batch(new int[] {3}, 0, 1, org.transcnn.train.Augment.NONE, new Random(0), 0).getFeatures(0);
-        INDArray p = net.outputSingle(x);
+        INDArray mirror = x.dup();
+        for (int row = 0; row < 32; row++) {
+            for (int col = 0; col < 32; col++) {
+                mirror.putScalar(new long[] {0, 0, row, col}, x.getDouble(0, 0, row, 31 - col));
+            }
+        }
+        INDArray p = net.outputSingle(x).dup().add(net.outputSingle(mirror)).div(2);
         List<String[]> rows = block(r.out(), png, 3);
         int best = p.argMax(1).getInt(0);
         assertEquals(best, Integer.parseInt(rows.get(0)[1]));
         assertEquals(org.transcnn.data.FashionMnist.CLASSES.get(best), rows.get(0)[2]);
         assertEquals(p.getDouble(0, best), Double.parseDouble(rows.get(0)[0]), 1e-4);
+
+        TransCnnCliAccess.Result eval = TransCnnCliAccess.run("eval", "--model", model.toString(), "--data",
+                org.transcnn.train.SampleData.dir().toString());
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("test-time augmentation flip)"), eval.out());
+        TransCnnCliAccess.Result plainEval = TransCnnCliAccess.run("eval", "--model", model.toString(), "--data",
+                org.transcnn.train.SampleData.dir().toString(), "--tta", "none");
+        assertTrue(plainEval.out().contains("test-time augmentation none)"), plainEval.out());
+        TransCnnCliAccess.Result badTta = TransCnnCliAccess.run("eval", "--model", model.toString(), "--tta",
+                "mirror");
+        assertEquals(2, badTta.code(), badTta.err());
+        assertTrue(badTta.err().contains("--tta must be one of none, flip, got 'mirror'"), badTta.err());
 
         TransCnnCliAccess.Result both = TransCnnCliAccess.run("predict", "--model", model.toString(), "--weights",
                 model.toString(), png.toString());

@@ -149,7 +149,8 @@ class BatchesTest {
         assertEquals(ablation ? List.of() : List.of(0, 1, 2, 3), read.attentionStages());
         assertEquals(ablation, read.ablation());
         assertEquals(ablation ? "none" : "all", read.settings().get("--attention-stages"));
-        assertEquals(ablation ? "--seed 5 --ablation --stem-stride 2" : "--seed 5 --stem-stride 2",
+        assertEquals(ablation ? "--seed 5 --ablation --augment none --tta none"
+                        : "--seed 5 --augment none --attention-stages all --tta none",
                 read.arguments().replaceAll("--(epochs|batch-size|lr) [^ ]+ ", ""));
         Trainer.Options stage1 = mapper.readValue(mapper.writeValueAsString(new Trainer.Options(d.data(), d.out(), 3,
                 64, 1e-3, 0.05, 1, 0.1, 5, false, false, 16, 0, Augment.NONE, 512, 0, 2, List.of(0), null)),
@@ -198,5 +199,46 @@ class BatchesTest {
         String old = json.replaceAll(",?\"stemStride\":2", "");
         assertFalse(old.contains("stemStride"), old);
         assertEquals(4, mapper.readValue(old, Trainer.Options.class).stemStride());
+    }
+
+    /** Batches.mirror reverses every row of every image: the same pixels as mirrored() of the centred batch. */
+    @Test
+    void mirrorReversesEveryRow() {
+        Batches batches = new Batches(images(), 32);
+        INDArray centred = batches.batch(identity(5), 0, 5, Augment.NONE, null, 0).getFeatures(0);
+        INDArray m = Batches.mirror(centred);
+        assertEquals(List.of(5L, 1L, 32L, 32L), java.util.Arrays.stream(m.shape()).boxed().toList());
+        for (int i = 0; i < 5; i++) {
+            INDArray image = centred.get(NDArrayIndex.point(i));
+            assertEquals(mirrored(image), m.get(NDArrayIndex.point(i)), "image " + i);
+        }
+        assertFalse(centred.equals(m), "the images are not symmetric");
+        assertThrows(IllegalArgumentException.class, () -> Batches.mirror(centred.castTo(
+                org.nd4j.linalg.api.buffer.DataType.DOUBLE)));
+    }
+
+    /**
+     * Runs mirror at test time by default exactly when they train on mirrored images; run states written before
+     * --tta existed evaluated without it.
+     */
+    @Test
+    void testTimeAugmentationDefaultsAndOldRunStates() throws Exception {
+        assertEquals(TestTimeAugment.NONE, TestTimeAugment.defaultFor(Augment.NONE));
+        assertEquals(TestTimeAugment.FLIP, TestTimeAugment.defaultFor(Augment.FLIP));
+        assertEquals(TestTimeAugment.FLIP, TestTimeAugment.defaultFor(Augment.SHIFT_FLIP));
+        assertEquals(TestTimeAugment.FLIP, TestTimeAugment.of("flip", "--tta"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TestTimeAugment.of("FLIP", "--tta"));
+        assertEquals("--tta must be one of none, flip, got 'FLIP'", e.getMessage());
+        ObjectMapper mapper = new ObjectMapper();
+        Trainer.Options d = Trainer.Options.defaults();
+        assertEquals(TestTimeAugment.FLIP, d.tta());
+        String json = mapper.writeValueAsString(d);
+        assertEquals(TestTimeAugment.FLIP, mapper.readValue(json, Trainer.Options.class).tta(), "round trip");
+        String old = json.replaceAll(",?\"tta\":\"FLIP\"", "");
+        assertFalse(old.contains("tta"), old);
+        Trainer.Options read = mapper.readValue(old, Trainer.Options.class);
+        assertEquals(TestTimeAugment.NONE, read.tta());
+        assertEquals(List.of("--tta none in the run, flip now"), d.differences(read));
     }
 }

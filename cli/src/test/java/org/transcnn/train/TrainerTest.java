@@ -30,9 +30,12 @@ class TrainerTest {
     static Trainer.Options options(Path out, boolean resume) {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, 2, 32, d.learningRate(),
-                d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0, d.augment(),
-                d.preciseBn(), 0, 4, null, null);
+                d.weightDecay(), d.warmupEpochs(), d.labelSmoothing(), 7, false, resume, 8, 0, Augment.NONE,
+                d.preciseBn(), 0, 4, Trainer.Options.ALL_STAGES, TestTimeAugment.NONE);
     }
+
+    /** The settings {@link #options} and {@link #oneBatch} give that differ from the defaults (for speed). */
+    static final String NOT_DEFAULT = "--augment none --stem-stride 4 --attention-stages all --tta none";
 
     /**
      * {@code epochs} epochs of batch 32 at width 8, seed 7, 64 images for PreciseBN, and a budget of 1 ms, spent
@@ -41,8 +44,8 @@ class TrainerTest {
     static Trainer.Options oneBatch(Path out, int epochs, int stemStride) {
         Trainer.Options d = Trainer.Options.defaults();
         return new Trainer.Options(SampleData.dir(), out, epochs, 32, d.learningRate(), d.weightDecay(),
-                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, d.augment(), 64, 0.001, stemStride, null,
-                null);
+                d.warmupEpochs(), d.labelSmoothing(), 7, false, false, 8, 0, Augment.NONE, 64, 0.001, stemStride,
+                Trainer.Options.ALL_STAGES, TestTimeAugment.NONE);
     }
 
     static PrintStream quiet() {
@@ -79,7 +82,7 @@ class TrainerTest {
         assertEquals("--resume: the options differ from those of the run in " + split + ": --batch-size 32 in the "
                 + "run, 64 now; --augment none in the run, shift-flip now; resume with the run's options: "
                 + "bin/transcnn train --out " + split + " --resume --data " + SampleData.dir() + " --epochs 2 "
-                + "--batch-size 32 --seed 7 --channels 8", changed.getMessage());
+                + "--batch-size 32 --seed 7 --channels 8 " + NOT_DEFAULT, changed.getMessage());
         // the line an interruption prints is a command that continues the run
         String line = new Trainer(options(split, false), quiet()).interrupt();
         String prefix = "transcnn: interrupted; resume with: bin/transcnn ";
@@ -126,12 +129,13 @@ class TrainerTest {
         assertEquals(1, h.size());
         JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
         assertEquals("2", m.get("recipe").get("--stem-stride").asText());
-        assertTrue(m.get("command").asText().endsWith(" --stem-stride 2"), m.get("command").asText());
+        assertTrue(m.get("command").asText().endsWith(" --time-budget 0.001 --attention-stages all --tta none"),
+                m.get("command").asText());
         ComputationGraph net = ModelFile.load(out.resolve(Trainer.MODEL_FILE));
         org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.zeros(2, 1, Trainer.INPUT_SIZE,
                 Trainer.INPUT_SIZE);
         assertArrayEquals(new long[] {2, 8, 16, 16}, net.feedForward(x, false).get("patch_embed.3").shape());
-        assertEquals(Trainer.Options.defaults().settings().get("--stem-stride"), "4", "the default");
+        assertEquals("2", Trainer.Options.defaults().settings().get("--stem-stride"), "the default");
     }
 
     /**
@@ -149,13 +153,12 @@ class TrainerTest {
         JsonNode m = new ObjectMapper().readTree(out.resolve(Trainer.METRICS_FILE).toFile());
         assertEquals("0", m.get("recipe").get("--attention-stages").asText());
         assertEquals("TransCNN with H-MHSA in stage 1 only", m.get("model").asText());
-        assertTrue(m.get("command").asText().endsWith(" --stem-stride 2 --attention-stages 0"),
-                m.get("command").asText());
+        assertTrue(m.get("command").asText().endsWith(" --time-budget 0.001 --tta none"), m.get("command").asText());
         ComputationGraph net = ModelFile.load(out.resolve(Trainer.MODEL_FILE));
         List<String> attention = net.getConfiguration().getVertices().keySet().stream()
                 .filter(v -> v.endsWith(org.transcnn.layers.TransCnnBlock.RES1)).sorted().toList();
         assertEquals(List.of("blocks.0.0" + org.transcnn.layers.TransCnnBlock.RES1), attention);
-        assertEquals("all", Trainer.Options.defaults().settings().get("--attention-stages"), "the default");
+        assertEquals("0", Trainer.Options.defaults().settings().get("--attention-stages"), "the default");
     }
 
     /**
@@ -183,7 +186,8 @@ class TrainerTest {
             assertEquals(kv[1], recipe.get(kv[0]).asText(), kv[0]);
         }
         String command = "bin/transcnn train --out " + out + " --data " + SampleData.dir() + " --epochs 2 "
-                + "--batch-size 32 --seed 7 --channels 8 --precise-bn 64 --time-budget 0.001";
+                + "--batch-size 32 --seed 7 --channels 8 --augment none --precise-bn 64 --time-budget 0.001 "
+                + "--stem-stride 4 --attention-stages all --tta none";
         assertEquals(command, m.get("command").asText());
         Trainer.State state = Trainer.readState(out.resolve(Trainer.MODEL_FILE));
         assertEquals(Trainer.STOPPED_BY_BUDGET, state.stoppedBy);
@@ -254,7 +258,7 @@ class TrainerTest {
         Path out = dir.resolve("early");
         assertEquals("transcnn: interrupted before the first checkpoint; nothing to resume, start again with: "
                 + "bin/transcnn train --out " + out + " --data " + SampleData.dir() + " --epochs 2 --batch-size 32 "
-                + "--seed 7 --channels 8", new Trainer(options(out, false), quiet()).interrupt());
+                + "--seed 7 --channels 8 " + NOT_DEFAULT, new Trainer(options(out, false), quiet()).interrupt());
     }
 
     @Test
