@@ -15,6 +15,7 @@ import org.transcnn.models.TransCnnConfig;
 import org.transcnn.train.Augment;
 import org.transcnn.train.Batches;
 import org.transcnn.train.Evaluation;
+import org.transcnn.train.TestTimeAugment;
 import org.transcnn.train.Trainer;
 
 import java.io.IOException;
@@ -35,7 +36,7 @@ import java.util.Random;
 public final class SparkTraining {
 
     /** Settings of a Spark run: batch size per worker and rounds of batches between two parameter averagings. */
-    /** Training augmentation: the default of {@code bin/transcnn train}. */
+    /** Training augmentation: the default of {@code bin/transcnn train}; evaluations use its default test-time views. */
     static final Augment AUGMENT = Trainer.Options.defaults().augment();
 
     public record Options(Path data, int epochs, int batchSizePerWorker, int averagingFrequency, double learningRate,
@@ -103,7 +104,8 @@ public final class SparkTraining {
             long start = System.nanoTime();
             spark.fitMultiDataSet(rdd);
             double seconds = (System.nanoTime() - start) / 1e9;
-            Evaluation test = Evaluation.of(spark.getNetwork(), data.test(), Trainer.INPUT_SIZE, 250);
+            Evaluation test = Evaluation.of(spark.getNetwork(), data.test(), Trainer.INPUT_SIZE, 250,
+                    TestTimeAugment.defaultFor(AUGMENT));
             Epoch e = new Epoch(epoch + 1, test.accuracy(), count / seconds, seconds);
             history.add(e);
             log.printf("epoch %d: test accuracy %.4f, %.0f images/s (%.1f s)%n", e.epoch(), e.testAccuracy(),
