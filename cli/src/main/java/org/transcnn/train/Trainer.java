@@ -286,6 +286,9 @@ public final class Trainer {
             return m;
         }
 
+        /** The default stem stride: 2, stage 1 at 16x16 pixels (see {@link #fashionConfig}). */
+        public static final int DEFAULT_STEM_STRIDE = 2;
+
         /** The stages that carry H-MHSA by default: stage 1 only (16x16 pixels at stem stride 2). */
         public static final List<Integer> DEFAULT_ATTENTION_STAGES = List.of(0);
 
@@ -296,7 +299,8 @@ public final class Trainer {
          */
         public static Options defaults() {
             return new Options(null, Path.of("runs/fashion-mnist"), 6, 128, 2e-3, 0.05, 1, 0.1,
-                    42, false, false, 16, 0, Augment.FLIP, 512, 0, 2, DEFAULT_ATTENTION_STAGES, TestTimeAugment.FLIP);
+                    42, false, false, 16, 0, Augment.FLIP, 512, 0, DEFAULT_STEM_STRIDE, DEFAULT_ATTENTION_STAGES,
+                    TestTimeAugment.FLIP);
         }
     }
 
