@@ -38,6 +38,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 
 /**
@@ -161,7 +162,7 @@ final class PredictCommand implements Callable<Integer> {
     }
 
     /** Scores the images {@code batch} at a time, printing each one's top classes or its error line. */
-    private int score(java.util.function.UnaryOperator<INDArray> classify, List<String> names, ImageLoader loader) {
+    private int score(UnaryOperator<INDArray> classify, List<String> names, ImageLoader loader) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         int failed = 0;

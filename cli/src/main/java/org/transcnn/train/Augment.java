@@ -1,9 +1,5 @@
 package org.transcnn.train;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
-
 /** Training-time augmentation of the Fashion-MNIST images on their canvas. */
 public enum Augment {
     /** Centred, as for evaluation. */
@@ -15,17 +11,11 @@ public enum Augment {
 
     /** The command-line spelling: none, flip, shift-flip. */
     public String cliName() {
-        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        return CliNames.of(this);
     }
 
     /** Parses a command-line spelling; refuses anything else, naming the choices. */
     public static Augment of(String name) {
-        for (Augment a : values()) {
-            if (a.cliName().equals(name)) {
-                return a;
-            }
-        }
-        throw new IllegalArgumentException("--augment must be one of " + Arrays.stream(values())
-                .map(Augment::cliName).collect(Collectors.joining(", ")) + ", got '" + name + "'");
+        return CliNames.parse(values(), Augment::cliName, "--augment", name);
     }
 }

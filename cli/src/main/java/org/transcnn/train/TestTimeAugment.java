@@ -1,9 +1,5 @@
 package org.transcnn.train;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
-
 /**
  * Test-time augmentation of an evaluation: which views of each test image the network classifies, its prediction
  * being the class of the highest mean probability over them.
@@ -20,7 +16,7 @@ public enum TestTimeAugment {
 
     /** The command-line spelling: none, flip. */
     public String cliName() {
-        return name().toLowerCase(Locale.ROOT);
+        return CliNames.of(this);
     }
 
     /** What a run evaluates with by default: the mirror when it trains on mirrored images, else none. */
@@ -30,12 +26,6 @@ public enum TestTimeAugment {
 
     /** Parses a command-line spelling for {@code option}; refuses anything else, naming the choices. */
     public static TestTimeAugment of(String name, String option) {
-        for (TestTimeAugment t : values()) {
-            if (t.cliName().equals(name)) {
-                return t;
-            }
-        }
-        throw new IllegalArgumentException(option + " must be one of " + Arrays.stream(values())
-                .map(TestTimeAugment::cliName).collect(Collectors.joining(", ")) + ", got '" + name + "'");
+        return CliNames.parse(values(), TestTimeAugment::cliName, option, name);
     }
 }
