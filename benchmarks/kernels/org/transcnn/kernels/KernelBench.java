@@ -1,13 +1,19 @@
 package org.transcnn.kernels;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Times the library's kernels alone on the shapes of SMALL at 256x256, batch 8 (best of N calls, milliseconds):
  * depthwise convolution (forward, weight gradient), BatchNorm with SiLU (statistics, forward, backward) and attention
- * (window and global, forward and backward). Run by benchmarks/kernels.sh, which compiles this file against the
+ * (window and global, forward and backward), and whole inverted residual blocks. Run by benchmarks/kernels.sh, which compiles this file against the
  * library's classes; compare two builds by running it on each, alternating.
  */
 public final class KernelBench {
@@ -35,6 +41,73 @@ public final class KernelBench {
             best = Math.min(best, (System.nanoTime() - t0) / 1e6);
         }
         return best;
+    }
+
+    private static FloatBuffer direct(Random r, int n) {
+        FloatBuffer f = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (int i = 0; i < n; i++) {
+            f.put(i, (float) (0.1 * r.nextGaussian()));
+        }
+        return f;
+    }
+
+    /** Reuses arrays by exact length, as the library's pool does for a kernel's repeated takes. */
+    private static final ArrayPool<float[]> POOL = new ArrayPool<>() {
+        private final Map<Integer, ConcurrentLinkedQueue<float[]>> free = new ConcurrentHashMap<>();
+
+        @Override
+        public float[] take(int n) {
+            float[] a = free.computeIfAbsent(n, k -> new ConcurrentLinkedQueue<>()).poll();
+            return a != null ? a : new float[n];
+        }
+
+        @Override
+        public void give(float[] a) {
+            free.computeIfAbsent(a.length, k -> new ConcurrentLinkedQueue<>()).offer(a);
+        }
+    };
+
+    private static Norm norm(int c) {
+        double[] one = new double[c];
+        Arrays.fill(one, 1);
+        return new Norm(one.clone(), new double[c], new double[c], one.clone(), 1e-5);
+    }
+
+    /** One whole inverted residual block (expansion 4, with the residual): inference, training forward, backward. */
+    private static void irb(Random r, int calls, int b, int c, int h, int w, int k) {
+        InvertedResidualShape s = new InvertedResidualShape(b, c, 4 * c, h, w, k);
+        int e = s.hidden();
+        FloatBuffer x = direct(r, s.outer());
+        FloatBuffer w1 = direct(r, e * c);
+        FloatBuffer w3 = direct(r, e * c);
+        float[] wdw = gaussian(r, e * k * k);
+        FloatBuffer t1 = direct(r, s.inner());
+        FloatBuffer a2 = direct(r, s.inner());
+        FloatBuffer work = direct(r, s.inner());
+        FloatBuffer t3 = direct(r, s.outer());
+        FloatBuffer out = direct(r, s.outer());
+        FloatBuffer dy = direct(r, s.outer());
+        FloatBuffer dx = direct(r, s.outer());
+        FloatBuffer dW1 = direct(r, e * c);
+        FloatBuffer dW3 = direct(r, e * c);
+        Norm[] n = {norm(e), norm(e), norm(c)};
+        double inference = best(calls, () -> InvertedResidualFloat.forward(s, x, w1, 0, wdw, w3, 0, n[0], n[1], n[2],
+                false, null, null, true, null, t1, a2, t3, out, POOL));
+        double training = best(calls, () -> {
+            n[0] = norm(e);
+            n[1] = norm(e);
+            n[2] = norm(c);
+            InvertedResidualFloat.forward(s, x, w1, 0, wdw, w3, 0, n[0], n[1], n[2], true, null, null, true, null,
+                    t1, a2, t3, out, POOL);
+        });
+        double backward = best(calls, () -> {
+            double[][] dNorm = {new double[e], new double[e], new double[e], new double[e], new double[c],
+                new double[c]};
+            InvertedResidualFloat.backward(s, x, w1, 0, wdw, w3, 0, n[0], n[1], n[2], null, null, true, null, t1,
+                    t3, dy, work, dx, dW1, 0, new float[e * k * k], dW3, 0, dNorm, POOL);
+        });
+        System.out.printf(Locale.ROOT, "IRB [%d,%d->%d,%d,%d] k%d: inference %.2f | training forward %.2f backward "
+                + "%.2f%n", b, c, e, h, w, k, inference, training, backward);
     }
 
     public static void main(String[] args) {
@@ -68,6 +141,9 @@ public final class KernelBench {
                     Activation.SILU, new double[c], new double[c]));
             System.out.printf(Locale.ROOT, "[%d,%d,%d,%d] k%d: depthwise fwd %.2f wgrad %.2f | BN+SiLU stats %.2f fwd %.2f"
                     + " bwd %.2f%n", b, c, h, w, k, fwd, wgrad, stats, bnFwd, bnBwd);
+        }
+        for (int[] s : new int[][] {{8, 64, 64, 64, 5}, {8, 128, 32, 32, 3}, {8, 256, 16, 16, 5}, {8, 512, 8, 8, 3}}) {
+            irb(r, calls, s[0], s[1], s[2], s[3], s[4]);
         }
         // SMALL stage 1: 64 channels, one head of 64, 64x64 map; windows of 8x8, global keys pooled by 8
         int b = 8;

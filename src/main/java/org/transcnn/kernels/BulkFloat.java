@@ -33,6 +33,44 @@ public final class BulkFloat {
         chunks(n).forEach(start -> dst.put(start, src, start, Math.min(CHUNK, n - start)));
     }
 
+    /**
+     * Channel {@code ch} of an NCHW batch {@code src} [b, c, p] (absolute positions from 0) into {@code dst[0, b*p)},
+     * its planes image after image, on the calling thread.
+     */
+    public static void getChannel(FloatBuffer src, int b, int c, int ch, int p, float[] dst) {
+        for (int n = 0; n < b; n++) {
+            src.get((n * c + ch) * p, dst, n * p, p);
+        }
+    }
+
+    /** The inverse of {@link #getChannel}: {@code src[0, b*p)} into channel {@code ch} of {@code dst} [b, c, p]. */
+    public static void putChannel(float[] src, FloatBuffer dst, int b, int c, int ch, int p) {
+        for (int n = 0; n < b; n++) {
+            dst.put((n * c + ch) * p, src, n * p, p);
+        }
+    }
+
+    /**
+     * {@code v[plane n] *= mask[n * c + ch]}, then {@code *= path[n]}, for the b planes of channel {@code ch} gathered
+     * in {@code v} ({@link #getChannel}), on the calling thread; either factor may be null (none).
+     */
+    public static void scaleChannel(float[] v, int b, int c, int ch, int p, float[] mask, float[] path) {
+        for (int n = 0; n < b; n++) {
+            if (mask != null) {
+                float m = mask[n * c + ch];
+                for (int j = n * p; j < (n + 1) * p; j++) {
+                    v[j] *= m;
+                }
+            }
+            if (path != null) {
+                float q = path[n];
+                for (int j = n * p; j < (n + 1) * p; j++) {
+                    v[j] *= q;
+                }
+            }
+        }
+    }
+
     /** {@code v[plane i] *= mask[i]} for every plane of {@code p} values, in parallel; nothing when mask is null. */
     public static void scalePlanes(float[] v, float[] mask, int p) {
         if (mask == null) {

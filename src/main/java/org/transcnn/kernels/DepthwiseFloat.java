@@ -38,21 +38,42 @@ public final class DepthwiseFloat {
         }
     }
 
+    /**
+     * {@link #forward} of {@code planes} consecutive planes from {@code base} (in x and in y), all with the kernel at
+     * {@code w[wb ...]}, on the calling thread: one channel's planes of a batch gathered into one array.
+     */
+    public static void forwardPlanes(float[] x, float[] w, int wb, float[] y, int base, int planes, int h, int wd,
+            int kh, int kw) {
+        if (VectorSupport.AVAILABLE) {
+            VectorDepthwise.forwardPlanes(x, w, wb, y, base, planes, h, wd, kh, kw);
+        } else {
+            forwardPlanesPlain(x, w, wb, y, base, planes, h, wd, kh, kw);
+        }
+    }
+
     /** {@link #forward} in plain loops. */
     static void forwardPlain(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
         int plane = h * wd;
-        IntStream.range(0, b * c).parallel().forEach(bc -> {
-            int base = bc * plane;
-            int wb = (bc % c) * kh * kw;
-            if (wd >= SHIFTED_ROWS_FROM_WIDTH) {
-                Planes s = Planes.take(h, wd, kh, kw);
-                s.shift(x, base);
-                s.correlate(w, wb, y, base);
-                Planes.FREE.give(s);
-            } else {
-                correlateFlat(x, w, wb, y, base, h, wd, kh, kw);
+        IntStream.range(0, b * c).parallel().forEach(bc ->
+                forwardPlanesPlain(x, w, (bc % c) * kh * kw, y, bc * plane, 1, h, wd, kh, kw));
+    }
+
+    /** {@link #forwardPlanes} in plain loops. */
+    static void forwardPlanesPlain(float[] x, float[] w, int wb, float[] y, int base, int planes, int h, int wd,
+            int kh, int kw) {
+        int plane = h * wd;
+        if (wd >= SHIFTED_ROWS_FROM_WIDTH) {
+            Planes s = Planes.take(h, wd, kh, kw);
+            for (int i = 0; i < planes; i++) {
+                s.shift(x, base + i * plane);
+                s.correlate(w, wb, y, base + i * plane);
             }
-        });
+            Planes.FREE.give(s);
+        } else {
+            for (int i = 0; i < planes; i++) {
+                correlateFlat(x, w, wb, y, base + i * plane, h, wd, kh, kw);
+            }
+        }
     }
 
     /** One plane of {@link #forward} with loops over the flat arrays (scalar, but no copies). */
@@ -103,35 +124,52 @@ public final class DepthwiseFloat {
         }
     }
 
+    /**
+     * {@link #backwardWeights} of one channel on the calling thread: {@code dw[dwBase + tap] +=} the sums over the
+     * {@code planes} planes at {@code base + i * stride} (in dy and in x).
+     */
+    public static void backwardWeightsPlanes(float[] dy, float[] x, int base, int stride, int planes, float[] dw,
+            int dwBase, int h, int wd, int kh, int kw) {
+        if (VectorSupport.AVAILABLE) {
+            VectorDepthwise.backwardWeightsPlanes(dy, x, base, stride, planes, dw, dwBase, h, wd, kh, kw);
+        } else {
+            backwardWeightsPlanesPlain(dy, x, base, stride, planes, dw, dwBase, h, wd, kh, kw);
+        }
+    }
+
     /** {@link #backwardWeights} in plain loops. */
     static void backwardWeightsPlain(float[] dy, float[] x, float[] dw, int b, int c, int h, int wd, int kh,
             int kw) {
         int plane = h * wd;
-        IntStream.range(0, c).parallel().forEach(ch -> {
-            if (wd >= SHIFTED_ROWS_WEIGHTS_FROM_WIDTH) {
-                Planes s = Planes.take(h, wd, kh, kw);
-                for (int t = 0; t < kh * kw; t++) {
-                    Arrays.fill(s.acc[t], 0, wd, 0);
-                }
-                for (int n = 0; n < b; n++) {
-                    int base = (n * c + ch) * plane;
-                    s.shift(x, base);
-                    s.accumulateTapProducts(dy, base);
-                }
-                for (int t = 0; t < kh * kw; t++) {
-                    double sum = 0;
-                    for (int col = 0; col < wd; col++) {
-                        sum += s.acc[t][col];
-                    }
-                    dw[ch * kh * kw + t] += sum;
-                }
-                Planes.FREE.give(s);
-            } else {
-                for (int n = 0; n < b; n++) {
-                    weightsFlat(dy, x, dw, (n * c + ch) * plane, ch * kh * kw, h, wd, kh, kw);
-                }
+        IntStream.range(0, c).parallel().forEach(ch ->
+                backwardWeightsPlanesPlain(dy, x, ch * plane, c * plane, b, dw, ch * kh * kw, h, wd, kh, kw));
+    }
+
+    /** {@link #backwardWeightsPlanes} in plain loops. */
+    static void backwardWeightsPlanesPlain(float[] dy, float[] x, int base, int stride, int planes, float[] dw,
+            int dwBase, int h, int wd, int kh, int kw) {
+        if (wd >= SHIFTED_ROWS_WEIGHTS_FROM_WIDTH) {
+            Planes s = Planes.take(h, wd, kh, kw);
+            for (int t = 0; t < kh * kw; t++) {
+                Arrays.fill(s.acc[t], 0, wd, 0);
             }
-        });
+            for (int n = 0; n < planes; n++) {
+                s.shift(x, base + n * stride);
+                s.accumulateTapProducts(dy, base + n * stride);
+            }
+            for (int t = 0; t < kh * kw; t++) {
+                double sum = 0;
+                for (int col = 0; col < wd; col++) {
+                    sum += s.acc[t][col];
+                }
+                dw[dwBase + t] += sum;
+            }
+            Planes.FREE.give(s);
+        } else {
+            for (int n = 0; n < planes; n++) {
+                weightsFlat(dy, x, dw, base + n * stride, dwBase, h, wd, kh, kw);
+            }
+        }
     }
 
     /** One plane's share of {@link #backwardWeights} with loops over the flat arrays. */

@@ -43,6 +43,22 @@ public final class Norm {
         return s;
     }
 
+    /** {@link #scale(boolean)} of channel {@code c} alone. */
+    public double scale(int c, boolean training) {
+        return gamma[c] / Math.sqrt((training ? batchVar : var)[c] + eps);
+    }
+
+    /** {@link #shift(boolean, double[])} of channel {@code c} alone, for its {@code scale}. */
+    public double shift(int c, boolean training, double scale) {
+        return beta[c] - (training ? batchMean : mean)[c] * scale;
+    }
+
+    /** Makes room for the batch statistics of a training-mode pass that computes them channel by channel. */
+    public void startBatchStatistics() {
+        batchMean = new double[gamma.length];
+        batchVar = new double[gamma.length];
+    }
+
     /** {@code shift_c = beta_c - mean_c * scale_c}. */
     public double[] shift(boolean training, double[] scale) {
         double[] m = training ? batchMean : mean;

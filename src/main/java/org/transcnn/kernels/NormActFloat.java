@@ -78,6 +78,124 @@ public final class NormActFloat {
                 dBeta);
     }
 
+    /**
+     * Values summed in float (in a few running sums, or vector lanes) before their sum goes into a double total, in
+     * the run kernels ({@link #runStatistics}, {@link #backwardRun}).
+     */
+    static final int RUN = 1024;
+
+    /**
+     * The batch mean and biased variance of one channel whose values over the whole batch are gathered in
+     * {@code x[0, n)}, into {@code mean[ch]} and {@code var[ch]}, on the calling thread (a kernel that works channel by
+     * channel: every channel's BatchNorm, depthwise convolution and activation are independent of the others').
+     */
+    public static void runStatistics(float[] x, int n, int ch, double[] mean, double[] var) {
+        double m = (VectorSupport.AVAILABLE ? VectorNormAct.runSum(x, n) : runSum(x, n)) / n;
+        float mf = (float) m;
+        mean[ch] = m;
+        var[ch] = (VectorSupport.AVAILABLE ? VectorNormAct.runSquares(x, n, mf) : runSquares(x, n, mf)) / n;
+    }
+
+    /** {@code y[i] = act(x[i] * s + t)} for {@code i < n} on the calling thread (y may be x). */
+    public static void applyRun(float[] x, float[] y, int n, float s, float t, Activation act) {
+        if (VectorSupport.AVAILABLE) {
+            VectorNormAct.apply(x, y, 0, n, s, t, act);
+        } else {
+            apply(x, y, 0, n, s, t, act);
+        }
+    }
+
+    /**
+     * The training-mode backward pass of {@code y = act(BN(x))} for one channel gathered in {@code x[0, n)} (see
+     * {@link #runStatistics}), with {@code norm}'s batch statistics, on the calling thread: {@code g} holds dy and
+     * becomes dx; {@code dGamma[ch]}, {@code dBeta[ch]} are written.
+     */
+    public static void backwardRun(float[] x, float[] g, int n, int ch, Norm norm, Activation act, double[] dGamma,
+            double[] dBeta) {
+        Channel k = Channel.of(ch, norm.batchMean, norm.batchVar, norm.gamma, norm.beta, norm.eps);
+        double[] sums = new double[2];
+        if (VectorSupport.AVAILABLE) {
+            VectorNormAct.activationGradient(x, g, g, 0, n, k.scale(), k.shift(), act);
+            VectorNormAct.runGradientSums(x, g, n, k.mean(), k.inv(), sums);
+        } else {
+            activationGradient(x, g, g, 0, n, k.scale(), k.shift(), act);
+            runGradientSums(x, g, n, k.mean(), k.inv(), sums);
+        }
+        dBeta[ch] = sums[0];
+        dGamma[ch] = sums[1];
+        inputGradient(x, g, 0, n, k.scale(), k.mean(), k.inv(), (float) (sums[0] / n), (float) (sums[1] / n));
+    }
+
+    /** The sum of {@code x[0, n)}: float sums of {@link #RUN} values (four running sums) added up in double. */
+    static double runSum(float[] x, int n) {
+        double total = 0;
+        for (int from = 0; from < n; from += RUN) {
+            int to = Math.min(n, from + RUN);
+            float s0 = 0;
+            float s1 = 0;
+            float s2 = 0;
+            float s3 = 0;
+            int i = from;
+            for (; i + 4 <= to; i += 4) {
+                s0 += x[i];
+                s1 += x[i + 1];
+                s2 += x[i + 2];
+                s3 += x[i + 3];
+            }
+            for (; i < to; i++) {
+                s0 += x[i];
+            }
+            total += (double) (s0 + s1) + (s2 + s3);
+        }
+        return total;
+    }
+
+    /** The sum of {@code (x[i] - mean)^2} over {@code i < n}, summed as in {@link #runSum}. */
+    static double runSquares(float[] x, int n, float mean) {
+        double total = 0;
+        for (int from = 0; from < n; from += RUN) {
+            int to = Math.min(n, from + RUN);
+            float s0 = 0;
+            float s1 = 0;
+            int i = from;
+            for (; i + 2 <= to; i += 2) {
+                float d0 = x[i] - mean;
+                float d1 = x[i + 1] - mean;
+                s0 += d0 * d0;
+                s1 += d1 * d1;
+            }
+            for (; i < to; i++) {
+                float d = x[i] - mean;
+                s0 += d * d;
+            }
+            total += (double) s0 + s1;
+        }
+        return total;
+    }
+
+    /**
+     * {@code sums[0] = sum dz[i]}, {@code sums[1] = sum dz[i] * (x[i] - m) * inv} over {@code i < n}, summed as in
+     * {@link #runSum}.
+     */
+    static void runGradientSums(float[] x, float[] dz, int n, float m, float inv, double[] sums) {
+        double sDz = 0;
+        double sDzXhat = 0;
+        for (int from = 0; from < n; from += RUN) {
+            int to = Math.min(n, from + RUN);
+            float a = 0;
+            float b = 0;
+            for (int i = from; i < to; i++) {
+                float g = dz[i];
+                a += g;
+                b += g * ((x[i] - m) * inv);
+            }
+            sDz += a;
+            sDzXhat += b;
+        }
+        sums[0] = sDz;
+        sums[1] = sDzXhat;
+    }
+
     /** {@code acc[i] += x[n, ch, i]} over the images n in order. */
     static void sums(float[] x, int b, int c, int ch, int plane, float[] acc) {
         for (int n = 0; n < b; n++) {
@@ -346,7 +464,7 @@ public final class NormActFloat {
     }
 
     /** {@code dx[i] = s * (dx[i] - meanDz - xhat * meanDzXhat)}, {@code xhat = (x[i] - m) * inv}, from..to. */
-    private static void inputGradient(float[] x, float[] dx, int from, int to, float s, float m, float inv,
+    static void inputGradient(float[] x, float[] dx, int from, int to, float s, float m, float inv,
             float meanDz, float meanDzXhat) {
         for (int i = from; i < to; i++) {
             float xhat = (x[i] - m) * inv;

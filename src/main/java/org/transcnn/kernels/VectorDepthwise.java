@@ -38,43 +38,59 @@ final class VectorDepthwise {
         DepthwiseDouble.backwardWeightsPlain(dy, x, dw, b, c, h, wd, kh, kw);
     }
 
+    static void forwardPlanes(double[] x, double[] w, int wb, double[] y, int base, int planes, int h, int wd,
+            int kh, int kw) {
+        DepthwiseDouble.forwardPlanesPlain(x, w, wb, y, base, planes, h, wd, kh, kw);
+    }
+
+    static void backwardWeightsPlanes(double[] dy, double[] x, int base, int stride, int planes, double[] dw,
+            int dwBase, int h, int wd, int kh, int kw) {
+        DepthwiseDouble.backwardWeightsPlanesPlain(dy, x, base, stride, planes, dw, dwBase, h, wd, kh, kw);
+    }
+
     static void forward(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
-        int plane = h * wd;
-        int planes = b * c;
-        if (plane < L) {
-            int chunk = chunk(planes);
-            IntStream.range(0, (planes + chunk - 1) / chunk).parallel().forEach(task -> {
-                for (int bc = task * chunk; bc < Math.min(planes, (task + 1) * chunk); bc++) {
-                    correlateTiny(x, w, (bc % c) * kh * kw, y, bc * plane, h, wd, kh, kw);
-                }
-            });
-            return;
-        }
-        forwardPadded(x, w, y, b, c, h, wd, kh, kw);
-    }
-
-    /** Planes per parallel task, a few tasks per core: small planes cost less than a task (and a buffer) each. */
-    private static int chunk(int planes) {
-        return Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
-    }
-
-    /** {@link #forward} through the zero-padded planes, whatever their size. */
-    static void forwardPadded(float[] x, float[] w, float[] y, int b, int c, int h, int wd, int kh, int kw) {
         int plane = h * wd;
         int planes = b * c;
         int chunk = chunk(planes);
         IntStream.range(0, (planes + chunk - 1) / chunk).parallel().forEach(task -> {
-            Padded p = Padded.take(h, wd, kh, kw);
             for (int bc = task * chunk; bc < Math.min(planes, (task + 1) * chunk); bc++) {
-                int base = bc * plane;
-                p.pad(x, base);
-                correlate(p, w, (bc % c) * kh * kw);
-                for (int row = 0; row < h; row++) {
-                    System.arraycopy(p.out, row * p.stride, y, base + row * wd, wd);
-                }
+                forwardPlanes(x, w, (bc % c) * kh * kw, y, bc * plane, 1, h, wd, kh, kw);
             }
-            Padded.FREE.give(p);
         });
+    }
+
+    /** Planes per parallel task, a few tasks per core: small planes cost less than a task each. */
+    private static int chunk(int planes) {
+        return Math.max(1, planes / (8 * Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** {@link DepthwiseFloat#forwardPlanes}: tiny planes directly, the others through a zero-padded copy. */
+    static void forwardPlanes(float[] x, float[] w, int wb, float[] y, int base, int planes, int h, int wd, int kh,
+            int kw) {
+        int plane = h * wd;
+        if (plane < L) {
+            for (int i = 0; i < planes; i++) {
+                correlateTiny(x, w, wb, y, base + i * plane, h, wd, kh, kw);
+            }
+            return;
+        }
+        forwardPadded(x, w, wb, y, base, planes, h, wd, kh, kw);
+    }
+
+    /** {@link #forwardPlanes} through the zero-padded planes, whatever their size. */
+    static void forwardPadded(float[] x, float[] w, int wb, float[] y, int base, int planes, int h, int wd, int kh,
+            int kw) {
+        int plane = h * wd;
+        Padded p = Padded.take(h, wd, kh, kw);
+        for (int i = 0; i < planes; i++) {
+            int at = base + i * plane;
+            p.pad(x, at);
+            correlate(p, w, wb);
+            for (int row = 0; row < h; row++) {
+                System.arraycopy(p.out, row * p.stride, y, at + row * wd, wd);
+            }
+        }
+        Padded.FREE.give(p);
     }
 
     /**
@@ -139,43 +155,48 @@ final class VectorDepthwise {
 
     static void backwardWeights(float[] dy, float[] x, float[] dw, int b, int c, int h, int wd, int kh, int kw) {
         int plane = h * wd;
-        IntStream.range(0, c).parallel().forEach(ch -> {
-            Padded p = Padded.take(h, wd, kh, kw);
-            int taps = kh * kw;
-            float[] lanes = p.lanes;
-            Arrays.fill(lanes, 0, taps * L, 0);
-            float[] in = p.in;
-            float[] g = p.grad;
-            int[] off = p.offsets;
-            int n = p.outLength;
-            for (int img = 0; img < b; img++) {
-                int base = (img * c + ch) * plane;
-                p.pad(x, base);
-                p.spread(dy, base);
-                for (int t = 0; t < taps; t++) {
-                    int o = off[t];
-                    FloatVector a0 = FloatVector.zero(S);
-                    FloatVector a1 = a0;
-                    int q = 0;
-                    for (; q + 2 * L <= n; q += 2 * L) {
-                        a0 = FloatVector.fromArray(S, g, q).fma(FloatVector.fromArray(S, in, q + o), a0);
-                        a1 = FloatVector.fromArray(S, g, q + L).fma(FloatVector.fromArray(S, in, q + o + L), a1);
-                    }
-                    for (; q < n; q += L) {
-                        a0 = FloatVector.fromArray(S, g, q).fma(FloatVector.fromArray(S, in, q + o), a0);
-                    }
-                    FloatVector.fromArray(S, lanes, t * L).add(a0.add(a1)).intoArray(lanes, t * L);
-                }
-            }
+        IntStream.range(0, c).parallel().forEach(ch ->
+                backwardWeightsPlanes(dy, x, ch * plane, c * plane, b, dw, ch * kh * kw, h, wd, kh, kw));
+    }
+
+    /** {@link DepthwiseFloat#backwardWeightsPlanes}: per tap, lane sums over all planes, finished in double. */
+    static void backwardWeightsPlanes(float[] dy, float[] x, int base, int stride, int planes, float[] dw,
+            int dwBase, int h, int wd, int kh, int kw) {
+        Padded p = Padded.take(h, wd, kh, kw);
+        int taps = kh * kw;
+        float[] lanes = p.lanes;
+        Arrays.fill(lanes, 0, taps * L, 0);
+        float[] in = p.in;
+        float[] g = p.grad;
+        int[] off = p.offsets;
+        int n = p.outLength;
+        for (int img = 0; img < planes; img++) {
+            int at = base + img * stride;
+            p.pad(x, at);
+            p.spread(dy, at);
             for (int t = 0; t < taps; t++) {
-                double sum = 0;
-                for (int lane = 0; lane < L; lane++) {
-                    sum += lanes[t * L + lane];
+                int o = off[t];
+                FloatVector a0 = FloatVector.zero(S);
+                FloatVector a1 = a0;
+                int q = 0;
+                for (; q + 2 * L <= n; q += 2 * L) {
+                    a0 = FloatVector.fromArray(S, g, q).fma(FloatVector.fromArray(S, in, q + o), a0);
+                    a1 = FloatVector.fromArray(S, g, q + L).fma(FloatVector.fromArray(S, in, q + o + L), a1);
                 }
-                dw[ch * taps + t] += sum;
+                for (; q < n; q += L) {
+                    a0 = FloatVector.fromArray(S, g, q).fma(FloatVector.fromArray(S, in, q + o), a0);
+                }
+                FloatVector.fromArray(S, lanes, t * L).add(a0.add(a1)).intoArray(lanes, t * L);
             }
-            Padded.FREE.give(p);
-        });
+        }
+        for (int t = 0; t < taps; t++) {
+            double sum = 0;
+            for (int lane = 0; lane < L; lane++) {
+                sum += lanes[t * L + lane];
+            }
+            dw[dwBase + t] += sum;
+        }
+        Padded.FREE.give(p);
     }
 
     /**

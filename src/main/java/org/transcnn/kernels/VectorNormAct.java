@@ -54,6 +54,113 @@ final class VectorNormAct {
         NormActDouble.activationGradientRows(x, dy, dx, base, s, t, 0, n, act);
     }
 
+    static double runSum(double[] x, int n) {
+        return NormActDouble.runSum(x, n);
+    }
+
+    static double runSquares(double[] x, int n, double mean) {
+        return NormActDouble.runSquares(x, n, mean);
+    }
+
+    static void runGradientSums(double[] x, double[] dz, int n, double m, double inv, double[] sums) {
+        NormActDouble.runGradientSums(x, dz, n, m, inv, sums);
+    }
+
+    /*
+     * The run sums go one run of at most RUN values per call of a short method, whose vector of lane sums is stored
+     * and its lanes added in double by the caller: with a vector carried through a loop over a whole channel, or
+     * reduceLanes, the JIT boxed the vector on every iteration in some runs, for good.
+     */
+
+    /** {@link NormActFloat#runSum}: vector lanes over runs of {@link NormActFloat#RUN} values. */
+    static double runSum(float[] x, int n) {
+        double total = 0;
+        int bound = S.loopBound(n);
+        float[] lanes = new float[L];
+        for (int i = 0; i < bound; i += NormActFloat.RUN) {
+            sum(x, i, Math.min(bound, i + NormActFloat.RUN), lanes);
+            total += lanes(lanes, 0);
+        }
+        for (int i = bound; i < n; i++) {
+            total += x[i];
+        }
+        return total;
+    }
+
+    /** The sum of {@code lanes[from, from + L)} in double. */
+    private static double lanes(float[] lanes, int from) {
+        double total = 0;
+        for (int i = from; i < from + L; i++) {
+            total += lanes[i];
+        }
+        return total;
+    }
+
+    private static void sum(float[] x, int from, int to, float[] lanes) {
+        FloatVector a = FloatVector.zero(S);
+        for (int i = from; i < to; i += L) {
+            a = a.add(FloatVector.fromArray(S, x, i));
+        }
+        a.intoArray(lanes, 0);
+    }
+
+    /** {@link NormActFloat#runSquares}, summed as in {@link #runSum}. */
+    static double runSquares(float[] x, int n, float mean) {
+        double total = 0;
+        int bound = S.loopBound(n);
+        float[] lanes = new float[L];
+        for (int i = 0; i < bound; i += NormActFloat.RUN) {
+            squares(x, i, Math.min(bound, i + NormActFloat.RUN), mean, lanes);
+            total += lanes(lanes, 0);
+        }
+        for (int i = bound; i < n; i++) {
+            float d = x[i] - mean;
+            total += d * d;
+        }
+        return total;
+    }
+
+    private static void squares(float[] x, int from, int to, float mean, float[] lanes) {
+        FloatVector a = FloatVector.zero(S);
+        for (int i = from; i < to; i += L) {
+            FloatVector d = FloatVector.fromArray(S, x, i).sub(mean);
+            a = a.add(d.mul(d));
+        }
+        a.intoArray(lanes, 0);
+    }
+
+    /** {@link NormActFloat#runGradientSums}, summed as in {@link #runSum}. */
+    static void runGradientSums(float[] x, float[] dz, int n, float m, float inv, double[] sums) {
+        double sDz = 0;
+        double sDzXhat = 0;
+        int bound = S.loopBound(n);
+        float[] lanes = new float[2 * L];
+        for (int i = 0; i < bound; i += NormActFloat.RUN) {
+            gradientSums(x, dz, i, Math.min(bound, i + NormActFloat.RUN), m, inv, lanes);
+            sDz += lanes(lanes, 0);
+            sDzXhat += lanes(lanes, L);
+        }
+        for (int i = bound; i < n; i++) {
+            float g = dz[i];
+            sDz += g;
+            sDzXhat += g * ((x[i] - m) * inv);
+        }
+        sums[0] = sDz;
+        sums[1] = sDzXhat;
+    }
+
+    private static void gradientSums(float[] x, float[] dz, int from, int to, float m, float inv, float[] lanes) {
+        FloatVector a = FloatVector.zero(S);
+        FloatVector b = a;
+        for (int i = from; i < to; i += L) {
+            FloatVector g = FloatVector.fromArray(S, dz, i);
+            a = a.add(g);
+            b = b.add(g.mul(FloatVector.fromArray(S, x, i).sub(m).mul(inv)));
+        }
+        a.intoArray(lanes, 0);
+        b.intoArray(lanes, L);
+    }
+
     /** {@link NormActFloat#activationGradientRows}, whole vectors first, operation for operation. */
     static void activationGradientRows(float[] x, float[] dy, float[] dx, int base, float[] s, float[] t, int n,
             Activation act) {

@@ -33,7 +33,9 @@ class VectorDepthwiseTest {
         float[] padded = new float[x.length];
         float[] plain = new float[x.length];
         VectorDepthwise.forward(x, wt, direct, b, c, h, w, kh, kw);
-        VectorDepthwise.forwardPadded(x, wt, padded, b, c, h, w, kh, kw);
+        for (int bc = 0; bc < b * c; bc++) {
+            VectorDepthwise.forwardPadded(x, wt, (bc % c) * kh * kw, padded, bc * h * w, 1, h, w, kh, kw);
+        }
         DepthwiseFloat.forwardPlain(x, wt, plain, b, c, h, w, kh, kw);
         assertArrayEquals(padded, direct, "direct against padded planes");
         for (int i = 0; i < x.length; i++) {

@@ -82,7 +82,9 @@ class InvertedResidualTest {
                 .graphBuilder()
                 .addInputs("in")
                 .setInputTypes(InputType.convolutional(h, w, C));
-        g.addLayer("pre", Layers.conv(C, C, 3, 1, true), "in");
+        // a bias only with the residual: without it BN1 cancels a constant shift of the IRB's input, so the bias's
+        // gradient would be zero, computed as rounding noise that Adam turns into full-size steps
+        g.addLayer("pre", Layers.conv(C, C, 3, 1, residual), "in");
         InvertedResidual irb = new InvertedResidual(C, expansion, kernel, dropRate, new ActivationSwish());
         String out;
         if (residual && fused) {
