@@ -110,6 +110,50 @@ public final class KernelBench {
                 + "%.2f%n", b, c, e, h, w, k, inference, training, backward);
     }
 
+    /** One whole H-MHSA block (with the residual): inference, training forward, backward. */
+    private static void hmhsa(Random r, int calls, int b, int c, int heads, int h, int w, int grid, int ratio) {
+        HMHSAShape s = new HMHSAShape(b, c, heads, h, w, grid, ratio);
+        int outer = s.outer();
+        int pooled = b * 2 * c * s.pooledPixels();
+        HMHSAFloat.Weights wt = new HMHSAFloat.Weights(direct(r, 7 * c * c), 0, 3L * c * c, 4L * c * c, 6L * c * c,
+                gaussian(r, 3 * c), gaussian(r, c), gaussian(r, 2 * c), gaussian(r, c));
+        HMHSAFloat.Weights grad = new HMHSAFloat.Weights(direct(r, 7 * c * c), 0, 3L * c * c, 4L * c * c,
+                6L * c * c, null, null, null, null);
+        FloatBuffer x = direct(r, outer);
+        FloatBuffer qkv = direct(r, 3 * outer);
+        FloatBuffer t = direct(r, outer);
+        FloatBuffer q = direct(r, outer);
+        FloatBuffer kv = direct(r, Math.max(1, pooled));
+        FloatBuffer sum = direct(r, outer);
+        FloatBuffer work = direct(r, outer);
+        FloatBuffer out = direct(r, outer);
+        FloatBuffer dy = direct(r, outer);
+        FloatBuffer big = direct(r, 3 * outer);
+        int scratch = Math.max(outer, pooled);
+        FloatBuffer w1 = direct(r, scratch);
+        FloatBuffer w2 = direct(r, scratch);
+        FloatBuffer w3 = direct(r, scratch);
+        FloatBuffer dx = direct(r, outer);
+        Norm[] n = {norm(c), norm(c), norm(c)};
+        double inference = best(calls, () -> HMHSAFloat.forward(s, x, wt, n[0], n[1], n[2], false, null, null, true,
+                qkv, t, q, kv, sum, work, out, POOL));
+        double training = best(calls, () -> {
+            n[0] = norm(c);
+            n[1] = norm(c);
+            n[2] = norm(c);
+            HMHSAFloat.forward(s, x, wt, n[0], n[1], n[2], true, null, null, true, qkv, t, q, kv, sum, work, out,
+                    POOL);
+        });
+        double backward = best(calls, () -> {
+            double[][] dBias = {new double[3 * c], new double[c], new double[2 * c], new double[c]};
+            double[][] dNorm = new double[6][c];
+            HMHSAFloat.backward(s, x, wt, n[0], n[1], n[2], null, null, true, qkv, t, q, kv, sum, dy, big, w1, w2,
+                    w3, dx, grad, dBias, dNorm, POOL);
+        });
+        System.out.printf(Locale.ROOT, "H-MHSA [%d,%d,%d,%d] heads %d grid %d ratio %d: inference %.2f | training "
+                + "forward %.2f backward %.2f%n", b, c, h, w, heads, grid, ratio, inference, training, backward);
+    }
+
     public static void main(String[] args) {
         int calls = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         Random r = new Random(1);
@@ -144,6 +188,10 @@ public final class KernelBench {
         }
         for (int[] s : new int[][] {{8, 64, 64, 64, 5}, {8, 128, 32, 32, 3}, {8, 256, 16, 16, 5}, {8, 512, 8, 8, 3}}) {
             irb(r, calls, s[0], s[1], s[2], s[3], s[4]);
+        }
+        for (int[] s : new int[][] {{8, 64, 1, 64, 64, 8, 8}, {8, 128, 2, 32, 32, 8, 4}, {8, 256, 4, 16, 16, 8, 2},
+                {8, 512, 8, 8, 8, 1, 1}}) {
+            hmhsa(r, calls, s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
         }
         // SMALL stage 1: 64 channels, one head of 64, 64x64 map; windows of 8x8, global keys pooled by 8
         int b = 8;

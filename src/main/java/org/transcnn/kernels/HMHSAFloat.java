@@ -56,33 +56,58 @@ public final class HMHSAFloat {
         int b = s.batch();
         int c = s.channels();
         int p = s.pixels();
+        int n = b * p;
         int outer = s.outer();
-        float[] xs = pool.take(outer);
-        BulkFloat.get(x, xs, outer);
-        float[] f = pool.take(outer);
-        System.arraycopy(xs, 0, f, 0, outer);
-        NormActFloat.normalise(f, b, c, p, n0, training, Activation.IDENTITY);
-        BulkFloat.put(f, work, outer);
+        if (training) {
+            n0.startBatchStatistics();
+            if (s.hierarchical()) {
+                n1.startBatchStatistics();
+                n2.startBatchStatistics();
+            }
+        }
+        IntStream.range(0, c).parallel().forEach(ch -> {
+            float[] f = pool.take(n);
+            BulkFloat.getChannel(x, b, c, ch, p, f);
+            normalise(f, n, ch, n0, training);
+            BulkFloat.putChannel(f, work, b, c, ch, p);
+            pool.give(f);
+        });
         conv(b, 3 * c, c, p, w, w.qkv, w.bQkv, work, qkv, true, pool);
         float[] a = pool.take(3 * outer);
         BulkFloat.get(qkv, a, 3 * outer);
-        float[] attended = pool.take(outer);
+        float[] f = pool.take(outer);
         if (s.hierarchical()) {
-            AttentionFloat.forward(a, a, s.first(), attended);
+            float[] x1 = pool.take(outer);
+            AttentionFloat.forward(a, a, s.first(), x1);
             pool.give(a);
-            BulkFloat.add(attended, xs, outer);
-            BulkFloat.put(attended, t, outer);
-            NormActFloat.normalise(attended, b, c, p, n1, training, Activation.IDENTITY);
-            float[] x1 = attended;
-            BulkFloat.put(x1, work, outer);
-            conv(b, c, c, p, w, w.q, w.bQ, work, q, true, pool);
+            // per channel: t = x + attended (kept), X1 = BN1(t) (into x1 and work), BN2(AvgPool(X1)) (into sum)
             int pp = s.pooledPixels();
-            float[] pooled = pool.take(b * c * pp);
-            avgPool(x1, s, pooled);
-            NormActFloat.normalise(pooled, b, c, pp, n2, training, Activation.IDENTITY);
-            BulkFloat.put(pooled, work, b * c * pp);
-            pool.give(pooled);
-            conv(b, 2 * c, c, pp, w, w.kv, w.bKv, work, kv, true, pool);
+            IntStream.range(0, c).parallel().forEach(ch -> {
+                float[] g = pool.take(n);
+                float[] xs = pool.take(n);
+                float[] pooled = pool.take(b * pp);
+                BulkFloat.getChannel(x, b, c, ch, p, xs);
+                for (int img = 0; img < b; img++) {
+                    System.arraycopy(x1, (img * c + ch) * p, g, img * p, p);
+                }
+                for (int i = 0; i < n; i++) {
+                    g[i] += xs[i];
+                }
+                BulkFloat.putChannel(g, t, b, c, ch, p);
+                normalise(g, n, ch, n1, training);
+                BulkFloat.putChannel(g, work, b, c, ch, p);
+                for (int img = 0; img < b; img++) {
+                    System.arraycopy(g, img * p, x1, (img * c + ch) * p, p);
+                    avgPoolPlane(g, img * p, s, pooled, img * pp);
+                }
+                normalise(pooled, b * pp, ch, n2, training);
+                BulkFloat.putChannel(pooled, sum, b, c, ch, pp);
+                pool.give(g);
+                pool.give(xs);
+                pool.give(pooled);
+            });
+            conv(b, c, c, p, w, w.q, w.bQ, work, q, true, pool);
+            conv(b, 2 * c, c, pp, w, w.kv, w.bKv, sum, kv, true, pool);
             float[] qs = pool.take(outer);
             float[] kvs = pool.take(2 * b * c * pp);
             BulkFloat.get(q, qs, outer);
@@ -91,26 +116,43 @@ public final class HMHSAFloat {
             pool.give(qs);
             pool.give(kvs);
             BulkFloat.add(f, x1, outer);
+            pool.give(x1);
         } else {
             AttentionFloat.forward(a, a, s.first(), f);
             pool.give(a);
         }
-        pool.give(attended);
         BulkFloat.put(f, sum, outer);
         pool.give(f);
         conv(b, c, c, p, w, w.proj, w.bProj, sum, out, false, pool);
         if (mask != null || path != null || residual) {
-            float[] o = pool.take(outer);
-            BulkFloat.get(out, o, outer);
-            BulkFloat.scalePlanes(o, mask, p);
-            BulkFloat.scalePlanes(o, path, c * p);
-            if (residual) {
-                BulkFloat.add(o, xs, outer);
-            }
-            BulkFloat.put(o, out, outer);
-            pool.give(o);
+            IntStream.range(0, c).parallel().forEach(ch -> {
+                float[] o = pool.take(n);
+                BulkFloat.getChannel(out, b, c, ch, p, o);
+                BulkFloat.scaleChannel(o, b, c, ch, p, mask, path);
+                if (residual) {
+                    float[] xs = pool.take(n);
+                    BulkFloat.getChannel(x, b, c, ch, p, xs);
+                    for (int i = 0; i < n; i++) {
+                        o[i] += xs[i];
+                    }
+                    pool.give(xs);
+                }
+                BulkFloat.putChannel(o, out, b, c, ch, p);
+                pool.give(o);
+            });
         }
-        pool.give(xs);
+    }
+
+    /**
+     * {@code v = BN(v)} for channel {@code ch} gathered in {@code v[0, n)}; in training mode with the channel's batch
+     * statistics, computed here.
+     */
+    private static void normalise(float[] v, int n, int ch, Norm norm, boolean training) {
+        if (training) {
+            NormActFloat.runStatistics(v, n, ch, norm.batchMean, norm.batchVar);
+        }
+        double sc = norm.scale(ch, training);
+        NormActFloat.applyRun(v, v, n, (float) sc, (float) norm.shift(ch, training, sc), Activation.IDENTITY);
     }
 
     /**
@@ -340,33 +382,36 @@ public final class HMHSAFloat {
      * rows are read in order, each added into its pooled row (a pooled value sums its window row by row).
      */
     static void avgPool(float[] src, HMHSAShape s, float[] dst) {
+        int hw = s.height() * s.width();
+        int pp = s.pooledPixels();
+        IntStream.range(0, s.batch() * s.channels()).parallel().forEach(plane ->
+                avgPoolPlane(src, plane * hw, s, dst, plane * pp));
+    }
+
+    /** One plane of {@link #avgPool}: the plane of {@code src} at {@code in} into {@code dst} at {@code o}. */
+    static void avgPoolPlane(float[] src, int in, HMHSAShape s, float[] dst, int o) {
         int r = s.ratio();
-        int h = s.height();
         int wd = s.width();
         int ph = s.pooledHeight();
         int pw = s.pooledWidth();
         float inv = 1f / (r * r);
-        IntStream.range(0, s.batch() * s.channels()).parallel().forEach(plane -> {
-            int in = plane * h * wd;
-            int o = plane * ph * pw;
-            Arrays.fill(dst, o, o + ph * pw, 0f);
-            for (int i = 0; i < ph; i++) {
-                int out = o + i * pw;
-                for (int y = i * r; y < (i + 1) * r; y++) {
-                    int row = in + y * wd;
-                    for (int j = 0; j < pw; j++) {
-                        float acc = dst[out + j];
-                        for (int xx = j * r; xx < (j + 1) * r; xx++) {
-                            acc += src[row + xx];
-                        }
-                        dst[out + j] = acc;
-                    }
-                }
+        Arrays.fill(dst, o, o + ph * pw, 0f);
+        for (int i = 0; i < ph; i++) {
+            int out = o + i * pw;
+            for (int y = i * r; y < (i + 1) * r; y++) {
+                int row = in + y * wd;
                 for (int j = 0; j < pw; j++) {
-                    dst[out + j] *= inv;
+                    float acc = dst[out + j];
+                    for (int xx = j * r; xx < (j + 1) * r; xx++) {
+                        acc += src[row + xx];
+                    }
+                    dst[out + j] = acc;
                 }
             }
-        });
+            for (int j = 0; j < pw; j++) {
+                dst[out + j] *= inv;
+            }
+        }
     }
 
     /** The backward pass of {@link #avgPool}: {@code dSrc} += each pooled gradient / r^2 over its window. */
