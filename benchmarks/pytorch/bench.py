@@ -2,7 +2,7 @@
 
 Usage:
     /usr/bin/python3 benchmarks/pytorch/bench.py --preset SMALL|BASE|MEDIUM|LARGE [--batch 8] [--height 256]
-        [--width 256] [--iters 5] [--warmup 2] [--threads 2] [--activation SILU|GELU] [--no-train] [--json]
+        [--width 256] [--iters 5] [--warmup 10] [--threads 2] [--activation SILU|GELU] [--no-train] [--json]
         [--allow-reference-blas]
 
 Same methodology as the Java harness (org.transcnn.bench.Benchmark / BenchmarkCommand):
@@ -96,7 +96,7 @@ def main(argv=None):
     p.add_argument("--height", type=int, default=256)
     p.add_argument("--width", type=int, default=256)
     p.add_argument("--iters", type=int, default=5, help="timed iterations (default 5), after the warm-up ones")
-    p.add_argument("--warmup", type=int, default=2, help="untimed warm-up iterations (default 2)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed warm-up iterations (default 10, as bin/transcnn benchmark)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     p.add_argument("--activation", type=str.upper, default="SILU", choices=["SILU", "GELU"])
     p.add_argument("--train", action=argparse.BooleanOptionalAction, default=True,

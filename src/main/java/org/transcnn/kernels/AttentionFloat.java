@@ -206,6 +206,27 @@ public final class AttentionFloat {
         }
     }
 
+    /** {@code rows[j][t] = scale * src[first + idx[t] + j]} for {@code from <= t < n}, {@code j < d}. */
+    static void gatherTokens(float[] src, int first, int[] idx, int from, int n, int d, float scale,
+            float[][] rows) {
+        for (int t = from; t < n; t++) {
+            int at = first + idx[t];
+            for (int j = 0; j < d; j++) {
+                rows[j][t] = src[at + j] * scale;
+            }
+        }
+    }
+
+    /** {@code dst[first + idx[t] + j] += scale * rows[j][t]} for {@code t < n}, {@code j < d}. */
+    static void scatterTokens(float[][] rows, float scale, float[] dst, int first, int[] idx, int n, int d) {
+        for (int t = 0; t < n; t++) {
+            int to = first + idx[t];
+            for (int j = 0; j < d; j++) {
+                dst[to + j] += rows[j][t] * scale;
+            }
+        }
+    }
+
     /** {@code dst[j][i] = src[i][j]} for {@code i < rows}, {@code j < cols}, in 8 x 8 tiles. */
     static void transpose(float[][] src, int rows, int cols, float[][] dst) {
         for (int i0 = 0; i0 < rows; i0 += 8) {
@@ -379,28 +400,23 @@ public final class AttentionFloat {
 
         /**
          * Token-major {@link #gather} of all d channels: {@code rows[j][t] = scale * src[first + idx[t] + j]} for
-         * {@code t < n}, a token's channels read side by side.
+         * {@code t < n}, a token's channels read side by side ({@link VectorTokens} when the Vector API is there).
          */
         private void gatherTokens(float[] src, int first, int[] idx, int n, float scale, float[][] rows) {
-            for (int t = 0; t < n; t++) {
-                int from = first + idx[t];
-                for (int j = 0; j < d; j++) {
-                    rows[j][t] = src[from + j] * scale;
-                }
+            if (VectorSupport.AVAILABLE) {
+                VectorTokens.gather(src, first, idx, n, d, scale, rows);
+            } else {
+                AttentionFloat.gatherTokens(src, first, idx, 0, n, d, scale, rows);
             }
         }
 
         /**
          * Token-major {@link #scatter} (adding) of all d channels: {@code dst[first + idx[t] + j] += scale *
-         * rows[j][t]} for {@code t < n}, a token's channels written side by side.
+         * rows[j][t]} for {@code t < n}, a token's channels written side by side (plain loops: the Vector API's
+         * indexed stores measured slower).
          */
         private void scatterTokens(float[][] rows, float scale, float[] dst, int first, int[] idx, int n) {
-            for (int t = 0; t < n; t++) {
-                int to = first + idx[t];
-                for (int j = 0; j < d; j++) {
-                    dst[to + j] += rows[j][t] * scale;
-                }
-            }
+            AttentionFloat.scatterTokens(rows, scale, dst, first, idx, n, d);
         }
 
         /** The key tokens as runs: a window's are its queries' runs; global attention's keys are one run. */

@@ -57,7 +57,8 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--iters", defaultValue = "5", description = "timed iterations (default 5), after the warm-up ones")
     int iters;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "untimed warm-up iterations (default 2)")
+    /** Ten: the JIT compiler is still compiling the kernels during the first few passes of a JVM (steady state). */
+    @Option(names = "--warmup", defaultValue = "10", description = "untimed warm-up iterations (default 10)")
     int warmup;
 
     @Option(names = "--json", description = "print one JSON object")
